@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A bump allocator: a whole parse (tree, strings, model) lives in one arena
+ * and is freed at once, so parsers need no per-node cleanup paths.
+ */
+#ifndef SVCNAT_ARENA_H
+#define SVCNAT_ARENA_H
+
+#include <stddef.h>
+
+struct arena_block;
+
+struct arena {
+	struct arena_block *head;
+	size_t used_total;
+};
+
+void arena_init(struct arena *a);
+void arena_free(struct arena *a);
+/* Zeroed memory, aligned for any type; NULL only on out-of-memory. */
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strndup(struct arena *a, const char *s, size_t len);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
