@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* model -> ruleset description. */
+#ifndef SVCNAT_COMPILE_H
+#define SVCNAT_COMPILE_H
+
+#include "config.h"
+#include "model.h"
+#include "ruleset.h"
+
+struct compile_stats {
+	size_t services;	/* services that got rules */
+	size_t service_ports;
+	size_t endpoints;	/* distinct endpoint addresses in use */
+	size_t no_endpoints;	/* service ports without a ready endpoint */
+};
+
+/* Compiles every valid, non-ignored service; never fails on user input (validation did that). */
+int compile_ruleset(const struct model *m, const struct config *c, struct ruleset **ret_rs,
+		    struct compile_stats *ret_stats);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The front half every command shares: paths -> model -> allocation -> validation -> ruleset. */
+#ifndef SVCNAT_PIPELINE_H
+#define SVCNAT_PIPELINE_H
+
+#include "alloc.h"
+#include "compile.h"
+#include "config.h"
+#include "diag.h"
+#include "model.h"
+#include "ruleset.h"
+
+struct pipeline {
+	struct model *model;
+	struct ruleset *rs;		/* NULL when the input had errors */
+	struct alloc_state old_alloc;	/* as read from the state file */
+	struct alloc_state new_alloc;	/* to save after a successful apply */
+	struct compile_stats stats;
+};
+
+/* -EINVAL when the input has errors (all of them are in d); -ENOMEM etc. otherwise. */
+int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
+		 struct diag *d);
+void pipeline_free(struct pipeline *p);
+
+#endif

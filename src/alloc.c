@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+#define STATE_HEADER "# svcnat allocations: clusterIPs and nodePorts svcnat chose. Written by svcnat.\nversion 1\n"
+
+/* ---- A set of taken values (addresses or port numbers) --------------- */
+
+struct taken {
+	uint64_t *keys;		/* 0 = empty slot */
+	size_t cap, n;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Addresses are folded to 64 bits by their low half: enough inside one service CIDR. */
+static uint64_t addr_key(const struct addr *a)
+{
+	uint64_t k = 0;
+
+	memcpy(&k, a->bytes + (a->family == AF_INET6 ? 8 : 0), a->family == AF_INET6 ? 8 : 4);
+	return (k << 1 | (a->family == AF_INET6)) + 1;
+}
+
+static int taken_add(struct taken *t, uint64_t key)
+{
+	if (2 * (t->n + 1) > t->cap) {
+		struct taken nt = { .cap = t->cap ? t->cap * 2 : 1024 };
+
+		nt.keys = calloc(nt.cap, sizeof(*nt.keys));
+		if (!nt.keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->keys[i])
+				taken_add(&nt, t->keys[i]);
+		free(t->keys);
+		*t = nt;
+	}
+	for (size_t i = mix64(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (t->keys[i] == key)
+			return 0;
+		if (!t->keys[i]) {
+			t->keys[i] = key;
+			t->n++;
+			return 0;
+		}
+	}
+}
+
+static bool taken_has(const struct taken *t, uint64_t key)
+{
+	if (!t->cap)
+		return false;
+	for (size_t i = mix64(key) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
+		if (t->keys[i] == key)
+			return true;
+	return false;
+}
+
+/* ---- State ------------------------------------------------------------ */
+
+void alloc_state_free(struct alloc_state *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].service);
+	free(s->v);
+	*s = (struct alloc_state){ 0 };
+}
+
+static int state_add(struct alloc_state *s, const struct alloc_entry *e)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct alloc_entry *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n] = *e;
+	s->v[s->n].service = strdup(e->service);
+	if (!s->v[s->n].service)
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static int parse_proto_name(const char *s, uint8_t *ret)
+{
+	if (!strcmp(s, "TCP"))
+		*ret = IPPROTO_TCP;
+	else if (!strcmp(s, "UDP"))
+		*ret = IPPROTO_UDP;
+	else if (!strcmp(s, "SCTP"))
+		*ret = IPPROTO_SCTP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_state_line(char *line, struct alloc_entry *e)
+{
+	char *f[6], *save = NULL;
+	size_t n = 0;
+	unsigned port, np;
+	char extra;
+
+	for (char *t = strtok_r(line, " \t", &save); t && n < 6; t = strtok_r(NULL, " \t", &save))
+		f[n++] = t;
+	if (n == 3 && !strcmp(f[0], "clusterip")) {
+		e->kind = ALLOC_CLUSTER_IP;
+		e->service = f[1];
+		return addr_parse(f[2], &e->ip);
+	}
+	if (n == 5 && !strcmp(f[0], "nodeport")) {
+		e->kind = ALLOC_NODE_PORT;
+		e->service = f[1];
+		if (parse_proto_name(f[2], &e->proto) < 0 || sscanf(f[3], "%u%c", &port, &extra) != 1 ||
+		    sscanf(f[4], "%u%c", &np, &extra) != 1 || !port || port > 65535 || !np || np > 65535)
+			return -EINVAL;
+		e->port = (uint16_t)port;
+		e->node_port = (uint16_t)np;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int alloc_state_parse(struct alloc_state *s, const char *buf, size_t len, const char *name, struct diag *d)
+{
+	struct loc where = { .file = name };
+	bool versioned = false, ended = false;
+	const char *p = buf, *end = buf + len;
+	size_t first = s->n;
+	int r = 0;
+
+	if (memchr(buf, '\0', len))
+		return diag_error(d, &where, "corrupt state file: contains a NUL byte");
+	for (where.line = 1; r == 0 && p < end; where.line++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct alloc_entry e = { 0 };
+		char line[640];
+
+		if (n >= sizeof(line) || !nl) {
+			where.col = 1;
+			r = diag_error(d, &where, "corrupt state file: %s", nl ? "line too long" : "truncated last line");
+			break;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl + 1;
+		if (line[0] == '#' || !line[0])
+			continue;
+		where.col = 1;
+		if (ended) {
+			r = diag_error(d, &where, "corrupt state file: data after the 'end' line");
+		} else if (!strncmp(line, "end ", 4)) {
+			ended = true;
+			if (strtoull(line + 4, NULL, 10) != s->n - first)
+				r = diag_error(d, &where, "corrupt state file: '%s' but %zu entries were read", line,
+					       s->n - first);
+		} else if (!versioned) {
+			versioned = !strcmp(line, "version 1");
+			if (!versioned)
+				r = diag_error(d, &where, "corrupt state file: expected 'version 1', found '%.80s'", line);
+		} else if (parse_state_line(line, &e) < 0) {
+			r = diag_error(d, &where, "corrupt state file: cannot read entry '%.80s'", line);
+		} else {
+			r = state_add(s, &e);
+		}
+	}
+	if (r == 0 && !ended) {
+		where.col = 0;
+		r = diag_error(d, &where, "corrupt state file: truncated (no 'end' line)");
+	}
+	return r;
+}
+
+int alloc_state_load(struct alloc_state *s, const char *dir, struct diag *d)
+{
+	char *path = NULL, *buf = NULL;
+	struct stat st;
+	int fd, r;
+
+	if (asprintf(&path, "%s/%s", dir, ALLOC_STATE_FILE) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = errno == ENOENT ? 0 : diag_error(d, &(struct loc){ .file = path }, "cannot open state file: %s",
+						      strerror(errno));
+		goto out;
+	}
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0 && (!S_ISREG(st.st_mode) || st.st_size > 64 * 1024 * 1024))
+		r = diag_error(d, &(struct loc){ .file = path }, "state file is not a regular file of sane size");
+	if (r == 0 && !(buf = malloc((size_t)st.st_size + 1)))
+		r = -ENOMEM;
+	if (r == 0 && read(fd, buf, (size_t)st.st_size) != st.st_size)
+		r = diag_error(d, &(struct loc){ .file = path }, "cannot read state file");
+	if (r == 0) {
+		/* diag keeps the name pointer: give it one that lives as long as the process. */
+		r = alloc_state_parse(s, buf, (size_t)st.st_size, strdup(path), d);
+	}
+	close(fd);
+out:
+	free(buf);
+	free(path);
+	return r;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static char *state_text(const struct alloc_state *s, size_t *ret_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	char ip[ADDR_STRLEN];
+
+	if (!f)
+		return NULL;
+	fputs(STATE_HEADER, f);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct alloc_entry *e = &s->v[i];
+
+		if (e->kind == ALLOC_CLUSTER_IP)
+			fprintf(f, "clusterip %s %s\n", e->service, addr_to_str(&e->ip, ip));
+		else
+			fprintf(f, "nodeport %s %s %u %u\n", e->service, proto_name(e->proto), e->port,
+				e->node_port);
+	}
+	/* The count at the end tells a truncated file from a short one. */
+	fprintf(f, "end %zu\n", s->n);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	*ret_len = len;
+	return text;
+}
+
+int alloc_state_save(const struct alloc_state *s, const char *dir)
+{
+	char *path = NULL, *tmp = NULL, *text;
+	size_t len = 0;
+	int fd = -1, dfd, r;
+
+	text = state_text(s, &len);
+	if (!text)
+		return -ENOMEM;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto out;
+	}
+	if (asprintf(&path, "%s/%s", dir, ALLOC_STATE_FILE) < 0 ||
+	    asprintf(&tmp, "%s/.%s.%d.tmp", dir, ALLOC_STATE_FILE, (int)getpid()) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	unlink(tmp);	/* a leftover of a killed run with our pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = write_all(fd, text, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(text);
+	free(path);
+	free(tmp);
+	return r;
+}
+
+/* ---- Allocation -------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static bool wants_cluster_ip(const struct service *s)
+{
+	return !s->headless && s->type != SVC_EXTERNAL_NAME && !s->cluster_ips.n && !s->invalid;
+}
+
+static bool wants_node_ports(const struct service *s)
+{
+	return (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER) && !s->invalid;
+}
+
+/* The address at offset i of net/len (i counts from the network address). */
+static struct addr cidr_nth(const struct cidr *c, uint64_t i)
+{
+	struct addr a = c->net;
+	size_t n = addr_len(&a);
+
+	for (size_t b = n; b-- > 0 && i; i >>= 8) {
+		unsigned v = a.bytes[b] + (unsigned)(i & 0xff);
+
+		a.bytes[b] = (uint8_t)v;
+		if (v > 0xff && b > 0)
+			i += 0x100;	/* carry into the next byte */
+	}
+	return a;
+}
+
+static uint64_t cidr_size(const struct cidr *c)
+{
+	unsigned host_bits = (unsigned)addr_len(&c->net) * 8 - c->len;
+
+	return host_bits >= 63 ? (1ULL << 62) : 1ULL << host_bits;
+}
+
+struct alloc_ctx {
+	struct model *m;
+	const struct config *c;
+	const struct alloc_state *old;
+	struct alloc_state *new;
+	struct diag *d;
+	struct taken ips;
+	struct taken ports;
+};
+
+static const struct alloc_entry *old_entry(const struct alloc_ctx *x, enum alloc_kind kind, const char *svc,
+					   int family, uint8_t proto, uint16_t port)
+{
+	for (size_t i = 0; i < x->old->n; i++) {
+		const struct alloc_entry *e = &x->old->v[i];
+
+		if (e->kind != kind || strcmp(e->service, svc))
+			continue;
+		if (kind == ALLOC_CLUSTER_IP && e->ip.family == family)
+			return e;
+		if (kind == ALLOC_NODE_PORT && e->proto == proto && e->port == port)
+			return e;
+	}
+	return NULL;
+}
+
+static int collect_taken(struct alloc_ctx *x)
+{
+	for (size_t i = 0; i < x->m->n_services; i++) {
+		const struct service *s = &x->m->services[i];
+
+		for (size_t j = 0; j < s->cluster_ips.n; j++)
+			if (taken_add(&x->ips, addr_key(&s->cluster_ips.v[j])) < 0)
+				return -ENOMEM;
+		for (size_t j = 0; j < s->n_ports; j++)
+			if (s->ports[j].node_port && taken_add(&x->ports, s->ports[j].node_port) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+static int alloc_ip(struct alloc_ctx *x, struct service *s, const char *key, const struct cidr *c)
+{
+	const struct alloc_entry *e = old_entry(x, ALLOC_CLUSTER_IP, key, c->net.family, 0, 0);
+	uint64_t size = cidr_size(c), start, i;
+	struct addr a;
+
+	if (e && prefix_contains(&c->net, c->len, &e->ip) && !taken_has(&x->ips, addr_key(&e->ip))) {
+		a = e->ip;
+	} else {
+		/* Skip the network address, the first host (the API server's own service) and broadcast. */
+		if (size < 4)
+			return diag_error(x->d, &s->loc, "Service %s: serviceCIDR has no free address", key);
+		start = fnv1a(key, 0xcbf29ce484222325ULL) % (size - 3);
+		for (i = 0; i < size - 3; i++) {
+			a = cidr_nth(c, 2 + (start + i) % (size - 3));
+			if (!taken_has(&x->ips, addr_key(&a)))
+				break;
+		}
+		if (i == size - 3)
+			return diag_error(x->d, &s->loc, "Service %s: serviceCIDR is full", key);
+	}
+	if (taken_add(&x->ips, addr_key(&a)) < 0)
+		return -ENOMEM;
+	s->cluster_ips.v = arena_alloc(&x->m->arena, sizeof(*s->cluster_ips.v));
+	s->cluster_ips.locs = arena_alloc(&x->m->arena, sizeof(*s->cluster_ips.locs));
+	if (!s->cluster_ips.v || !s->cluster_ips.locs)
+		return -ENOMEM;
+	s->cluster_ips.v[0] = a;
+	s->cluster_ips.locs[0] = s->loc;
+	s->cluster_ips.n = 1;
+	s->cluster_ip_allocated = true;
+	return state_add(x->new, &(struct alloc_entry){ .kind = ALLOC_CLUSTER_IP, .service = (char *)key, .ip = a });
+}
+
+static int alloc_node_port(struct alloc_ctx *x, const char *key, struct svc_port *p)
+{
+	const struct alloc_entry *e = old_entry(x, ALLOC_NODE_PORT, key, 0, p->proto, p->port);
+	unsigned lo = x->c->node_port_min, span = x->c->node_port_max - lo + 1u, i, start;
+	uint16_t np = 0;
+
+	if (e && e->node_port >= lo && e->node_port - lo < span && !taken_has(&x->ports, e->node_port)) {
+		np = e->node_port;
+	} else {
+		char seed[600];
+
+		snprintf(seed, sizeof(seed), "%s/%s/%u", key, proto_name(p->proto), p->port);
+		start = (unsigned)(fnv1a(seed, 0xcbf29ce484222325ULL) % span);
+		for (i = 0; i < span && !np; i++)
+			if (!taken_has(&x->ports, lo + (start + i) % span))
+				np = (uint16_t)(lo + (start + i) % span);
+		if (!np)
+			return diag_error(x->d, &p->loc, "Service %s: %s: nodePort range %u-%u is full", key, p->path,
+					  lo, x->c->node_port_max);
+	}
+	if (taken_add(&x->ports, np) < 0)
+		return -ENOMEM;
+	p->node_port = np;
+	p->node_port_allocated = true;
+	return state_add(x->new, &(struct alloc_entry){ .kind = ALLOC_NODE_PORT, .service = (char *)key,
+							 .proto = p->proto, .port = p->port, .node_port = np });
+}
+
+static int alloc_service(struct alloc_ctx *x, struct service *s)
+{
+	char key[320];
+	int r = 0;
+
+	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+	if (wants_cluster_ip(s)) {
+		const struct cidr *c = &x->c->service_cidrs.v[0];
+
+		r = alloc_ip(x, s, key, c);
+	}
+	for (size_t j = 0; r == 0 && wants_node_ports(s) && j < s->n_ports; j++)
+		if (!s->ports[j].node_port)
+			r = alloc_node_port(x, key, &s->ports[j]);
+	return r;
+}
+
+int alloc_run(struct model *m, const struct config *c, const struct alloc_state *old,
+	      struct alloc_state *ret_new, struct diag *d)
+{
+	struct alloc_ctx x = { .m = m, .c = c, .old = old, .new = ret_new, .d = d };
+	int r = collect_taken(&x);
+
+	/* Services are sorted (model_index), so allocation order, and thus the result, is reproducible. */
+	for (size_t i = 0; r != -ENOMEM && i < m->n_services; i++)
+		if (alloc_service(&x, &m->services[i]) < 0)
+			r = r == 0 ? -EINVAL : r;
+	free(x.ips.keys);
+	free(x.ports.keys);
+	return r;
+}

@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * model -> ruleset.  The layout (svcnat(8), RULESET LAYOUT) keeps the number
+ * of kernel objects constant as services grow: every service port is a map
+ * element, and the only chains that vary are one per distinct endpoint
+ * count K, holding "numgen random mod K" (MEASUREMENTS.md, design C: the
+ * kernel's commit cost grows with chains and sets, not with elements).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+#include <linux/netfilter.h>
+
+#define SET_SERVICE_IPS "service-ips"
+#define SET_SERVICE_NODEPORTS "service-nodeports"
+#define SET_SERVICE_BACKENDS "service-backends"
+#define SET_NODEPORT_BACKENDS "nodeport-backends"
+#define SET_NO_EP_SERVICES "no-endpoint-services"
+#define SET_NO_EP_NODEPORTS "no-endpoint-nodeports"
+#define SET_CLUSTER_IPS "cluster-ips"
+#define SET_HAIRPIN "hairpin"
+#define SET_NODEPORT_ADDRS "nodeport-addresses"
+#define CHAIN_REJECT "reject-chain"
+
+enum frontend {
+	FRONT_CLUSTER,
+	FRONT_EXTERNAL,
+	FRONT_NODEPORT,
+};
+
+static const char *const front_chain[] = { "cluster", "external", "nodeport" };
+
+struct backend {
+	struct addr addr;
+	uint16_t port;
+};
+
+struct compile_ctx {
+	const struct model *m;
+	const struct config *c;
+	struct ruleset *rs;
+	struct rs_table *t;
+	int family;
+	struct rs_set *service_ips, *service_nodeports, *backends, *nodeport_backends;
+	struct rs_set *no_ep_services, *no_ep_nodeports, *cluster_ips, *hairpin;
+	/* Which "front-K" chains are needed: bit K of each bitmap, plus a list for large K. */
+	uint32_t *used_k[3];
+	size_t max_k;
+	struct compile_stats *stats;
+};
+
+static int cmp_backends(const void *a, const void *b)
+{
+	const struct backend *x = a, *y = b;
+	int c = addr_cmp(&x->addr, &y->addr);
+
+	return c ? c : (x->port > y->port) - (x->port < y->port);
+}
+
+static bool addr_usable(const struct ep_addr *a, bool terminating_fallback)
+{
+	return terminating_fallback ? a->serving && a->terminating : a->ready;
+}
+
+/*
+ * The endpoints of one service port in one family, sorted and unique.  When
+ * none is ready, serving-but-terminating ones are used, as kube-proxy does.
+ */
+static int gather_backends(const struct compile_ctx *x, const struct service *s, const struct svc_port *p,
+			   struct backend **ret, size_t *ret_n)
+{
+	size_t cap = 0, n = 0;
+	struct backend *v = NULL;
+
+	for (int fallback = 0; fallback < 2 && n == 0; fallback++)
+		for (size_t g = 0; g < s->n_groups; g++) {
+			const struct ep_group *grp = s->groups[g];
+			uint16_t port = ep_group_target(grp, p);
+
+			for (size_t a = 0; port && a < grp->n_addrs; a++) {
+				if (grp->addrs[a].addr.family != x->family || !addr_usable(&grp->addrs[a], fallback))
+					continue;
+				if (n == cap) {
+					struct backend *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
+
+					if (!nv) {
+						free(v);
+						return -ENOMEM;
+					}
+					v = nv;
+				}
+				v[n++] = (struct backend){ grp->addrs[a].addr, port };
+			}
+		}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_backends);
+	for (size_t i = 1, j = 1; i <= n; i++) {
+		if (i == n) {
+			n = j;
+			break;
+		}
+		if (cmp_backends(&v[i], &v[j - 1]))
+			v[j++] = v[i];
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int mark_k_used(struct compile_ctx *x, enum frontend f, size_t k)
+{
+	if (k > x->max_k) {
+		size_t words = k / 32 + 1;
+
+		for (int i = 0; i < 3; i++) {
+			uint32_t *v = realloc(x->used_k[i], words * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			memset(v + (x->max_k / 32 + (x->max_k ? 1 : 0)), 0,
+			       (words - (x->max_k / 32 + (x->max_k ? 1 : 0))) * sizeof(*v));
+			x->used_k[i] = v;
+		}
+		x->max_k = words * 32 - 1;
+	}
+	x->used_k[f][k / 32] |= 1u << (k % 32);
+	return 0;
+}
+
+static const char *port_label(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
+{
+	if (*p->name)
+		return arena_printf(&x->rs->arena, "%s/%s:%s", s->ns, s->name, p->name);
+	return arena_printf(&x->rs->arena, "%s/%s:%u/%s", s->ns, s->name, p->port, proto_name(p->proto));
+}
+
+static const char *chain_name(struct compile_ctx *x, enum frontend f, size_t k)
+{
+	return arena_printf(&x->rs->arena, "%s-%zu", front_chain[f], k);
+}
+
+static int add_frontend(struct compile_ctx *x, enum frontend f, const struct addr *ip, const struct svc_port *p,
+			const char *label, const char *what, const struct backend *be, size_t k)
+{
+	struct rs_set *vmap = f == FRONT_NODEPORT ? (k ? x->service_nodeports : x->no_ep_nodeports) :
+						     (k ? x->service_ips : x->no_ep_services);
+	struct rs_set *map = f == FRONT_NODEPORT ? x->nodeport_backends : x->backends;
+	struct rs_elem *e = rs_set_add_elem(x->rs, vmap);
+	uint16_t port = f == FRONT_NODEPORT ? p->node_port : p->port;
+
+	if (!e)
+		return -ENOMEM;
+	if (ip)
+		e->addr = *ip;
+	e->proto = p->proto;
+	e->port = port;
+	e->verdict = RS_VERDICT_GOTO;
+	e->chain = k ? chain_name(x, f, k) : CHAIN_REJECT;
+	e->comment = arena_printf(&x->rs->arena, "%s %s%s", label, what, k ? "" : ": no endpoints");
+	if (!e->chain || !e->comment || (k && mark_k_used(x, f, k) < 0))
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++) {
+		struct rs_elem *b = rs_set_add_elem(x->rs, map);
+		char buf[ADDR_STRLEN];
+
+		if (!b)
+			return -ENOMEM;
+		if (ip)
+			b->addr = *ip;
+		b->proto = p->proto;
+		b->port = port;
+		b->index = (uint32_t)i;
+		b->to_addr = be[i].addr;
+		b->to_port = be[i].port;
+		b->comment = arena_printf(&x->rs->arena, "%s -> %s%s%s:%u", label, be[i].addr.family == AF_INET6 ? "[" : "",
+					  addr_to_str(&be[i].addr, buf), be[i].addr.family == AF_INET6 ? "]" : "",
+					  be[i].port);
+		if (!b->comment)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_ip_frontends(struct compile_ctx *x, enum frontend f, const struct ip_list *ips, const char *what,
+			    const struct svc_port *p, const char *label, const struct backend *be, size_t k)
+{
+	for (size_t i = 0; i < ips->n; i++)
+		if (ips->v[i].family == x->family && add_frontend(x, f, &ips->v[i], p, label, what, be, k) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int add_hairpin(struct compile_ctx *x, const struct backend *be, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		struct rs_elem *e = rs_set_add_elem(x->rs, x->hairpin);
+
+		if (!e)
+			return -ENOMEM;
+		e->addr = be[i].addr;
+		e->addr2 = be[i].addr;
+	}
+	return 0;
+}
+
+static int compile_port(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
+{
+	const char *label = port_label(x, s, p);
+	struct backend *be = NULL;
+	size_t k = 0;
+	int r = gather_backends(x, s, p, &be, &k);
+
+	if (r < 0 || !label)
+		return -ENOMEM;
+	r = add_ip_frontends(x, FRONT_CLUSTER, &s->cluster_ips, "cluster IP", p, label, be, k);
+	if (r == 0)
+		r = add_ip_frontends(x, FRONT_EXTERNAL, &s->external_ips, "external IP", p, label, be, k);
+	if (r == 0)
+		r = add_ip_frontends(x, FRONT_EXTERNAL, &s->lb_ips, "load-balancer IP", p, label, be, k);
+	if (r == 0 && p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER))
+		r = add_frontend(x, FRONT_NODEPORT, NULL, p, label, "nodePort", be, k);
+	if (r == 0)
+		r = add_hairpin(x, be, k);
+	x->stats->service_ports++;
+	x->stats->no_endpoints += k == 0;
+	free(be);
+	return r;
+}
+
+static bool has_family(const struct service *s, int family)
+{
+	for (size_t i = 0; i < s->cluster_ips.n; i++)
+		if (s->cluster_ips.v[i].family == family)
+			return true;
+	return false;
+}
+
+static int compile_service(struct compile_ctx *x, const struct service *s)
+{
+	if (s->ignored || s->invalid || !has_family(s, x->family))
+		return 0;
+	for (size_t i = 0; i < s->cluster_ips.n; i++) {
+		struct rs_elem *e;
+
+		if (s->cluster_ips.v[i].family != x->family)
+			continue;
+		e = rs_set_add_elem(x->rs, x->cluster_ips);
+		if (!e)
+			return -ENOMEM;
+		e->addr = s->cluster_ips.v[i];
+	}
+	for (size_t i = 0; i < s->n_ports; i++)
+		if (compile_port(x, s, &s->ports[i]) < 0)
+			return -ENOMEM;
+	x->stats->services++;
+	return 0;
+}
+
+/* ---- Fixed objects: sets, chains, rules ------------------------------- */
+
+static int add_sets(struct compile_ctx *x)
+{
+	struct ruleset *rs = x->rs;
+	struct rs_table *t = x->t;
+
+	x->service_ips = rs_table_add_set(rs, t, SET_SERVICE_IPS, RS_SET_ADDR_PROTO_PORT_VMAP,
+					  "ClusterIP, external IP and load-balancer IP traffic");
+	x->service_nodeports = rs_table_add_set(rs, t, SET_SERVICE_NODEPORTS, RS_SET_PROTO_PORT_VMAP, "NodePort traffic");
+	x->backends = rs_table_add_set(rs, t, SET_SERVICE_BACKENDS, RS_SET_ADDR_PROTO_PORT_INDEX_MAP,
+				       "service IP, protocol, port and slot -> endpoint");
+	x->nodeport_backends = rs_table_add_set(rs, t, SET_NODEPORT_BACKENDS, RS_SET_PROTO_PORT_INDEX_MAP,
+						"nodePort protocol, port and slot -> endpoint");
+	x->no_ep_services = rs_table_add_set(rs, t, SET_NO_EP_SERVICES, RS_SET_ADDR_PROTO_PORT_VMAP,
+					     "service IPs and ports with no endpoints: rejected");
+	x->no_ep_nodeports = rs_table_add_set(rs, t, SET_NO_EP_NODEPORTS, RS_SET_PROTO_PORT_VMAP,
+					      "nodePorts with no endpoints: rejected");
+	x->cluster_ips = rs_table_add_set(rs, t, SET_CLUSTER_IPS, RS_SET_ADDR, "active ClusterIPs");
+	x->hairpin = rs_table_add_set(rs, t, SET_HAIRPIN, RS_SET_ADDR_ADDR,
+				      "endpoint . endpoint: a pod reaching itself through a service is masqueraded");
+	if (!x->service_ips || !x->service_nodeports || !x->backends || !x->nodeport_backends ||
+	    !x->no_ep_services || !x->no_ep_nodeports || !x->cluster_ips || !x->hairpin)
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_nodeport_addresses(struct compile_ctx *x)
+{
+	const struct cidr_list *l = &x->c->node_port_addresses;
+	struct rs_set *s;
+
+	if (!l->n)
+		return 0;
+	s = rs_table_add_set(x->rs, x->t, SET_NODEPORT_ADDRS, RS_SET_PREFIX, "addresses that accept NodePort traffic");
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		struct rs_elem *e;
+
+		if (l->v[i].net.family != x->family)
+			continue;
+		e = rs_set_add_elem(x->rs, s);
+		if (!e)
+			return -ENOMEM;
+		e->addr = l->v[i].net;
+		e->prefix_len = l->v[i].len;
+	}
+	return 0;
+}
+
+static struct rs_stmt *stmt(struct rs_rule *r, enum rs_stmt_kind kind, const char *set)
+{
+	struct rs_stmt *st = rs_rule_add_stmt(r, kind);
+
+	if (st)
+		st->set = set;
+	return st;
+}
+
+static struct rs_stmt *verdict(struct rs_rule *r, enum rs_verdict v, const char *chain)
+{
+	struct rs_stmt *st = rs_rule_add_stmt(r, RS_ST_VERDICT);
+
+	if (st) {
+		st->verdict = v;
+		st->chain = chain;
+	}
+	return st;
+}
+
+static uint32_t masq_mark(const struct compile_ctx *x)
+{
+	return 1u << x->c->masquerade_bit;
+}
+
+static int add_mark(struct compile_ctx *x, struct rs_rule *r)
+{
+	struct rs_stmt *st = rs_rule_add_stmt(r, RS_ST_MARK_OR);
+
+	if (!st)
+		return -ENOMEM;
+	st->mark = masq_mark(x);
+	return 0;
+}
+
+/* One of cluster-K, external-K, nodeport-K: mark for masquerade as needed, then pick slot numgen mod K. */
+static int add_k_chain(struct compile_ctx *x, enum frontend f, size_t k)
+{
+	static const char *const why[] = { "ClusterIP", "external IP and load-balancer IP", "NodePort" };
+	const struct cidr *inside = cidr_list_family(&x->c->cluster_cidrs, x->family);
+	char comment[160];
+	struct rs_chain *c;
+	struct rs_rule *r;
+	struct rs_stmt *st;
+
+	snprintf(comment, sizeof(comment), "%s traffic to services with %zu endpoint%s: pick one at random", why[f], k,
+		 k == 1 ? "" : "s");
+	c = rs_table_add_chain(x->rs, x->t, chain_name(x, f, k), comment);
+	if (!c)
+		return -ENOMEM;
+	if (f != FRONT_CLUSTER || x->c->masquerade_all || inside) {
+		r = rs_chain_add_rule(x->rs, c, f == FRONT_CLUSTER && !x->c->masquerade_all ?
+					"masquerade traffic from outside the cluster" : "masquerade external traffic");
+		if (!r)
+			return -ENOMEM;
+		if (f == FRONT_CLUSTER && !x->c->masquerade_all) {
+			st = rs_rule_add_stmt(r, RS_ST_SADDR_NOT_PREFIX);
+			if (!st)
+				return -ENOMEM;
+			st->prefix = inside->net;
+			st->prefix_len = inside->len;
+		}
+		if (add_mark(x, r) < 0)
+			return -ENOMEM;
+	}
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	st = r ? stmt(r, f == FRONT_NODEPORT ? RS_ST_DNAT_PROTO_DPORT_NG : RS_ST_DNAT_DADDR_PROTO_DPORT_NG,
+		      f == FRONT_NODEPORT ? SET_NODEPORT_BACKENDS : SET_SERVICE_BACKENDS) : NULL;
+	if (!st)
+		return -ENOMEM;
+	st->mod = (uint32_t)k;
+	return 0;
+}
+
+static int add_k_chains(struct compile_ctx *x)
+{
+	for (int f = 0; f < 3; f++)
+		for (size_t k = 1; k <= x->max_k; k++)
+			if ((x->used_k[f][k / 32] >> (k % 32)) & 1)
+				if (add_k_chain(x, (enum frontend)f, k) < 0)
+					return -ENOMEM;
+	return 0;
+}
+
+/* "fib daddr type local ip daddr != 127.0.0.0/8" or "ip daddr @nodeport-addresses". */
+static int add_nodeport_match(struct compile_ctx *x, struct rs_rule *r)
+{
+	if (x->c->node_port_addresses.n)
+		return stmt(r, RS_ST_DADDR_IN_SET, SET_NODEPORT_ADDRS) ? 0 : -ENOMEM;
+	if (!rs_rule_add_stmt(r, RS_ST_FIB_DADDR_LOCAL) || !rs_rule_add_stmt(r, RS_ST_DADDR_NOT_LOOPBACK))
+		return -ENOMEM;
+	return 0;
+}
+
+static bool family_has_nodeport_addresses(const struct compile_ctx *x)
+{
+	return !x->c->node_port_addresses.n || cidr_list_family(&x->c->node_port_addresses, x->family);
+}
+
+/* A chain of two rules: a vmap on service IPs, and one on nodePorts at the node's addresses. */
+static int add_dispatch_chain(struct compile_ctx *x, const char *name, const char *comment, const char *ip_map,
+			      const char *np_map)
+{
+	struct rs_chain *c = rs_table_add_chain(x->rs, x->t, name, comment);
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+
+	if (!r || !stmt(r, RS_ST_VMAP_DADDR_PROTO_DPORT, ip_map))
+		return -ENOMEM;
+	if (!family_has_nodeport_addresses(x))
+		return 0;
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	if (!r || add_nodeport_match(x, r) < 0 || !stmt(r, RS_ST_VMAP_PROTO_DPORT, np_map))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_reject_chain(struct compile_ctx *x)
+{
+	struct rs_chain *c = rs_table_add_chain(x->rs, x->t, CHAIN_REJECT,
+						"services without endpoints: refuse at once rather than time out");
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+	struct rs_stmt *st = r ? rs_rule_add_stmt(r, RS_ST_L4PROTO) : NULL;
+
+	if (!st || !rs_rule_add_stmt(r, RS_ST_REJECT_TCP_RESET))
+		return -ENOMEM;
+	st->proto = IPPROTO_TCP;
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	return r && rs_rule_add_stmt(r, RS_ST_REJECT) ? 0 : -ENOMEM;
+}
+
+static int add_cluster_ips_check(struct compile_ctx *x)
+{
+	const struct cidr *range = cidr_list_family(&x->c->service_cidrs, x->family);
+	struct rs_chain *c = rs_table_add_chain(x->rs, x->t, "cluster-ips-check",
+						"after DNAT: what still goes to a ClusterIP matched no service port");
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, "reject traffic to unknown ports of ClusterIPs") : NULL;
+	struct rs_stmt *st;
+
+	if (!r || !stmt(r, RS_ST_DADDR_IN_SET, SET_CLUSTER_IPS) || !verdict(r, RS_VERDICT_GOTO, CHAIN_REJECT))
+		return -ENOMEM;
+	if (!range)
+		return 0;
+	r = rs_chain_add_rule(x->rs, c, "drop traffic to unallocated ClusterIPs");
+	st = r ? rs_rule_add_stmt(r, RS_ST_DADDR_PREFIX) : NULL;
+	if (!st || !verdict(r, RS_VERDICT_DROP, NULL))
+		return -ENOMEM;
+	st->prefix = range->net;
+	st->prefix_len = range->len;
+	return 0;
+}
+
+static int add_masquerading(struct compile_ctx *x)
+{
+	struct rs_chain *c = rs_table_add_chain(x->rs, x->t, "masquerading",
+						"source NAT for traffic marked on its way in");
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+	struct rs_stmt *st = r ? rs_rule_add_stmt(r, RS_ST_MARK_CLEAR_TEST) : NULL;
+
+	if (!st || !verdict(r, RS_VERDICT_RETURN, NULL))
+		return -ENOMEM;
+	st->mark = masq_mark(x);
+	/* Clear the bit: a reused skb (VXLAN) must not carry it on (kube-proxy issue 92035). */
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	st = r ? rs_rule_add_stmt(r, RS_ST_MARK_XOR) : NULL;
+	if (!st)
+		return -ENOMEM;
+	st->mark = masq_mark(x);
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	return r && rs_rule_add_stmt(r, RS_ST_MASQUERADE) ? 0 : -ENOMEM;
+}
+
+static int add_jump_chain(struct compile_ctx *x, const char *name, enum rs_chain_type type, enum rs_hook hook,
+			  int32_t prio, bool new_only, const char *target)
+{
+	struct rs_chain *c = rs_table_add_base_chain(x->rs, x->t, name, type, hook, prio, NULL);
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+
+	if (!r || (new_only && !rs_rule_add_stmt(r, RS_ST_CT_STATE_NEW)) || !verdict(r, RS_VERDICT_JUMP, target))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_postrouting(struct compile_ctx *x)
+{
+	struct rs_chain *c = rs_table_add_base_chain(x->rs, x->t, "nat-postrouting", RS_CHAIN_NAT,
+						     RS_HOOK_POSTROUTING, 100, NULL);
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, "hairpin: a pod reaching itself through a service") : NULL;
+
+	if (!r || !rs_rule_add_stmt(r, RS_ST_CT_STATUS_DNAT) || !stmt(r, RS_ST_SADDR_DADDR_IN_SET, SET_HAIRPIN) ||
+	    add_mark(x, r) < 0)
+		return -ENOMEM;
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	return r && verdict(r, RS_VERDICT_JUMP, "masquerading") ? 0 : -ENOMEM;
+}
+
+/* Chains in an order where every jump and goto target comes before its users. */
+static int add_chains(struct compile_ctx *x)
+{
+	const int32_t dstnat = -100;
+
+	if (add_reject_chain(x) < 0 || add_k_chains(x) < 0 ||
+	    add_dispatch_chain(x, "services", "dispatch on destination: service IPs, then nodePorts",
+			       SET_SERVICE_IPS, SET_SERVICE_NODEPORTS) < 0 ||
+	    add_dispatch_chain(x, "endpoints-check", "new connections to service ports without endpoints",
+			       SET_NO_EP_SERVICES, SET_NO_EP_NODEPORTS) < 0 ||
+	    add_cluster_ips_check(x) < 0 || add_masquerading(x) < 0)
+		return -ENOMEM;
+	if (add_jump_chain(x, "filter-prerouting", RS_CHAIN_FILTER, RS_HOOK_PREROUTING, dstnat - 10, true,
+			   "endpoints-check") < 0 ||
+	    add_jump_chain(x, "filter-output", RS_CHAIN_FILTER, RS_HOOK_OUTPUT, dstnat - 10, true,
+			   "endpoints-check") < 0 ||
+	    add_jump_chain(x, "filter-prerouting-post-dnat", RS_CHAIN_FILTER, RS_HOOK_PREROUTING, dstnat + 10, true,
+			   "cluster-ips-check") < 0 ||
+	    add_jump_chain(x, "filter-output-post-dnat", RS_CHAIN_FILTER, RS_HOOK_OUTPUT, dstnat + 10, true,
+			   "cluster-ips-check") < 0 ||
+	    add_jump_chain(x, "nat-prerouting", RS_CHAIN_NAT, RS_HOOK_PREROUTING, dstnat, false, "services") < 0 ||
+	    add_jump_chain(x, "nat-output", RS_CHAIN_NAT, RS_HOOK_OUTPUT, dstnat, false, "services") < 0 ||
+	    add_postrouting(x) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Sets whose elements several services may share (an endpoint serving two services) keep one copy. */
+static void dedup_set(struct rs_table *t, struct rs_set *s)
+{
+	uint8_t a[RS_KEY_MAX], b[RS_KEY_MAX];
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->n_elems; i++) {
+		size_t la = rs_elem_key(t, s, &s->elems[i], a);
+		size_t lb = j ? rs_elem_key(t, s, &s->elems[j - 1], b) : 0;
+
+		if (!j || la != lb || memcmp(a, b, la))
+			s->elems[j++] = s->elems[i];
+	}
+	s->n_elems = j;
+}
+
+static int compile_family(struct compile_ctx *x)
+{
+	int r;
+
+	x->t = ruleset_add_table(x->rs, x->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6, x->c->table,
+				 "svcnat: Kubernetes Service DNAT, generated; do not edit");
+	if (!x->t || add_sets(x) < 0 || add_nodeport_addresses(x) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->m->n_services; i++)
+		if (compile_service(x, &x->m->services[i]) < 0)
+			return -ENOMEM;
+	r = add_chains(x);
+	return r;
+}
+
+static bool model_uses_family(const struct model *m, const struct config *c, int family)
+{
+	if (family == AF_INET)
+		return true;
+	if (cidr_list_family(&c->service_cidrs, family))
+		return true;
+	for (size_t i = 0; i < m->n_services; i++)
+		if (!m->services[i].ignored && !m->services[i].invalid && has_family(&m->services[i], family))
+			return true;
+	return false;
+}
+
+int compile_ruleset(const struct model *m, const struct config *c, struct ruleset **ret_rs,
+		    struct compile_stats *ret_stats)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct compile_stats stats = { 0 };
+	struct ruleset *rs = ruleset_new();
+	int r = rs ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		struct compile_ctx x = { .m = m, .c = c, .rs = rs, .family = families[i], .stats = &stats };
+
+		if (model_uses_family(m, c, families[i]))
+			r = compile_family(&x);
+		for (int f = 0; f < 3; f++)
+			free(x.used_k[f]);
+	}
+	if (r < 0) {
+		ruleset_free(rs);
+		return r;
+	}
+	ruleset_sort(rs);
+	for (size_t i = 0; i < rs->n_tables; i++)
+		for (size_t j = 0; j < rs->tables[i].n_sets; j++)
+			dedup_set(&rs->tables[i], &rs->tables[i].sets[j]);
+	*ret_rs = rs;
+	if (ret_stats)
+		*ret_stats = stats;
+	return 0;
+}

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * svcnat: command line.  The only file that prints: every other module
+ * returns errors and fills diagnostics.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "pipeline.h"
+#include "ruleset.h"
+
+/* Exit status, documented in svcnat(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_INVALID = 1,	/* invalid input: manifests, configuration, state */
+	EXIT_USAGE = 2,
+	EXIT_KERNEL = 3,	/* the kernel refused, or netlink failed */
+	EXIT_LOCKED = 4,	/* another run holds the lock and --no-wait was given */
+};
+
+enum verbosity {
+	QUIET = -1,
+	NORMAL = 0,
+	VERBOSE = 1,
+};
+
+struct options {
+	const char *config_path;
+	bool config_given;
+	enum verbosity verbosity;
+	struct config config;
+	char **paths;
+	size_t n_paths;
+	bool dry_run;
+	bool full;
+	bool no_wait;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: svcnat [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+	      "\n"
+	      "Compiles Kubernetes Service, Endpoints and EndpointSlice manifests into an\n"
+	      "nftables DNAT ruleset, and applies it to the kernel in one transaction.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  compile -f PATH...            print the whole ruleset as an nft -f script\n"
+	      "  apply [--dry-run] -f PATH...  make the kernel hold the compiled ruleset\n"
+	      "\n"
+	      "Global options (before the command):\n"
+	      "  -c, --config FILE             configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	      "  -v, --verbose                 also report skipped objects and allocations\n"
+	      "  -q, --quiet                   report errors only\n"
+	      "      --service-cidr CIDR[,CIDR]    serviceCIDR\n"
+	      "      --cluster-cidr CIDR[,CIDR]    clusterCIDR\n"
+	      "      --node-port-range MIN-MAX     nodePortRange\n"
+	      "      --node-port-addresses CIDR,.. nodePortAddresses\n"
+	      "      --masquerade-all              nftables.masqueradeAll\n"
+	      "      --table NAME                  tableName\n"
+	      "      --state-dir DIR               stateDir\n"
+	      "      --lock-file FILE              lockFile\n"
+	      "  -h, --help                    this text\n"
+	      "  -V, --version                 the version\n"
+	      "\n"
+	      "Command options:\n"
+	      "  -f, --filename PATH           a manifest file, a directory (recursive), or - for stdin\n"
+	      "      --dry-run                 apply: print what would change, touch nothing\n"
+	      "\n"
+	      "See svcnat(8) and svcnat.yaml(5).\n", f);
+}
+
+static void print_diags(const struct diag *d, enum verbosity v)
+{
+	char line[2048];
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag_msg *m = &d->msgs[i];
+
+		if ((m->level == DIAG_INFO && v < VERBOSE) || (m->level == DIAG_WARNING && v < NORMAL))
+			continue;
+		diag_format(m, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+}
+
+static int fail_input(const struct diag *d, enum verbosity v)
+{
+	print_diags(d, v);
+	fprintf(stderr, "svcnat: %zu error%s: nothing was changed\n", d->errors, d->errors == 1 ? "" : "s");
+	return EXIT_INVALID;
+}
+
+/* ---- Options ---------------------------------------------------------- */
+
+enum {
+	OPT_SERVICE_CIDR = 256,
+	OPT_CLUSTER_CIDR,
+	OPT_NODE_PORT_RANGE,
+	OPT_NODE_PORT_ADDRESSES,
+	OPT_MASQUERADE_ALL,
+	OPT_TABLE,
+	OPT_STATE_DIR,
+	OPT_LOCK_FILE,
+	OPT_DRY_RUN,
+	OPT_FULL,
+	OPT_NO_WAIT,
+};
+
+static int copy_opt(char *dst, size_t size, const char *v, const char *name)
+{
+	if (strlen(v) >= size) {
+		fprintf(stderr, "svcnat: %s: '%s' is too long\n", name, v);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* Flags that override the configuration file; applied after it is read. */
+struct override {
+	int opt;
+	const char *value;
+};
+
+static int apply_override(struct config *c, const struct override *o)
+{
+	switch (o->opt) {
+	case OPT_SERVICE_CIDR:
+		return cidr_list_parse(o->value, &c->service_cidrs, true) < 0 ?
+			fprintf(stderr, "svcnat: --service-cidr: '%s' is not a CIDR (or one per family)\n", o->value), -EINVAL : 0;
+	case OPT_CLUSTER_CIDR:
+		return cidr_list_parse(o->value, &c->cluster_cidrs, true) < 0 ?
+			fprintf(stderr, "svcnat: --cluster-cidr: '%s' is not a CIDR (or one per family)\n", o->value), -EINVAL : 0;
+	case OPT_NODE_PORT_ADDRESSES:
+		return cidr_list_parse(o->value, &c->node_port_addresses, false) < 0 ?
+			fprintf(stderr, "svcnat: --node-port-addresses: '%s' is not a CIDR list\n", o->value), -EINVAL : 0;
+	case OPT_NODE_PORT_RANGE:
+		return port_range_parse(o->value, &c->node_port_min, &c->node_port_max) < 0 ?
+			fprintf(stderr, "svcnat: --node-port-range: '%s' is not MIN-MAX\n", o->value), -EINVAL : 0;
+	case OPT_MASQUERADE_ALL:
+		c->masquerade_all = true;
+		return 0;
+	case OPT_TABLE:
+		return copy_opt(c->table, sizeof(c->table), o->value, "--table");
+	case OPT_STATE_DIR:
+		return copy_opt(c->state_dir, sizeof(c->state_dir), o->value, "--state-dir");
+	case OPT_LOCK_FILE:
+		return copy_opt(c->lock_file, sizeof(c->lock_file), o->value, "--lock-file");
+	}
+	return 0;
+}
+
+static const struct option global_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
+	{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
+	{ "node-port-range", required_argument, NULL, OPT_NODE_PORT_RANGE },
+	{ "node-port-addresses", required_argument, NULL, OPT_NODE_PORT_ADDRESSES },
+	{ "masquerade-all", no_argument, NULL, OPT_MASQUERADE_ALL },
+	{ "table", required_argument, NULL, OPT_TABLE },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "lock-file", required_argument, NULL, OPT_LOCK_FILE },
+	{ 0 }
+};
+
+#define MAX_OVERRIDES 32
+
+/* Returns an exit status when the run is over (help, version, error), -1 to go on. */
+static int parse_global(int argc, char **argv, struct options *o, struct diag *d)
+{
+	struct override ov[MAX_OVERRIDES];
+	size_t n_ov = 0;
+	int c, r;
+
+	o->config_path = CONFIG_DEFAULT_PATH;
+	while ((c = getopt_long(argc, argv, "+c:vqhV", global_options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			o->config_given = true;
+			break;
+		case 'v':
+			o->verbosity = VERBOSE;
+			break;
+		case 'q':
+			o->verbosity = QUIET;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("svcnat %s\n", SVCNAT_VERSION);
+			return EXIT_OK;
+		case '?':
+			usage(stderr);
+			return EXIT_USAGE;
+		default:
+			if (n_ov < MAX_OVERRIDES)
+				ov[n_ov++] = (struct override){ c, optarg };
+		}
+	}
+	config_defaults(&o->config);
+	r = config_load(&o->config, o->config_path, d);
+	if (r == -ENOENT && !o->config_given)
+		r = 0;
+	else if (r < 0 && r != -EINVAL)
+		diag_error(d, &(struct loc){ .file = o->config_path }, "cannot read configuration: %s", strerror(-r));
+	if (r < 0)
+		return fail_input(d, o->verbosity);
+	for (size_t i = 0; i < n_ov; i++)
+		if (apply_override(&o->config, &ov[i]) < 0)
+			return EXIT_USAGE;
+	return -1;
+}
+
+static const struct option command_options[] = {
+	{ "filename", required_argument, NULL, 'f' },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "full", no_argument, NULL, OPT_FULL },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+
+static int parse_command(int argc, char **argv, struct options *o, const char *allowed)
+{
+	int c;
+
+	optind = 1;
+	o->paths = calloc((size_t)argc + 1, sizeof(*o->paths));
+	if (!o->paths)
+		return EXIT_INVALID;
+	while ((c = getopt_long(argc, argv, "+f:h", command_options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if (c == '?' || (c > 255 && !strchr(allowed, c - OPT_DRY_RUN + 'a'))) {
+			fprintf(stderr, "svcnat %s: option not valid here (see svcnat --help)\n", argv[0]);
+			return EXIT_USAGE;
+		}
+		if (c == 'f')
+			o->paths[o->n_paths++] = optarg;
+		o->dry_run |= c == OPT_DRY_RUN;
+		o->full |= c == OPT_FULL;
+		o->no_wait |= c == OPT_NO_WAIT;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "svcnat %s: unexpected argument '%s' (manifests are given with -f)\n", argv[0],
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->n_paths) {
+		fprintf(stderr, "svcnat %s: no manifests: give at least one -f PATH\n", argv[0]);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* ---- Commands --------------------------------------------------------- */
+
+static void print_allocations(FILE *f, const struct model *m, const char *verb)
+{
+	char buf[ADDR_STRLEN];
+
+	for (size_t i = 0; i < m->n_services; i++) {
+		const struct service *s = &m->services[i];
+
+		if (s->cluster_ip_allocated)
+			fprintf(f, "# %s Service %s/%s clusterIP %s\n", verb, s->ns, s->name,
+				addr_to_str(&s->cluster_ips.v[0], buf));
+		for (size_t j = 0; j < s->n_ports; j++)
+			if (s->ports[j].node_port_allocated)
+				fprintf(f, "# %s Service %s/%s %s nodePort %u\n", verb, s->ns, s->name,
+					s->ports[j].path, s->ports[j].node_port);
+	}
+}
+
+static void print_script_header(FILE *f, const struct options *o, const struct pipeline *p)
+{
+	fprintf(f, "#!/usr/sbin/nft -f\n# svcnat %s: %zu services, %zu service ports, %zu without endpoints\n",
+		SVCNAT_VERSION, p->stats.services, p->stats.service_ports, p->stats.no_endpoints);
+	fputs("# from:", f);
+	for (size_t i = 0; i < o->n_paths; i++)
+		fprintf(f, " %s", o->paths[i]);
+	fputc('\n', f);
+	print_allocations(f, p->model, "allocates");
+}
+
+static int cmd_compile(struct options *o, struct diag *d)
+{
+	struct pipeline p;
+	int r = pipeline_run(&p, &o->config, o->paths, o->n_paths, d);
+
+	if (r == -EINVAL) {
+		pipeline_free(&p);
+		return fail_input(d, o->verbosity);
+	}
+	if (r < 0) {
+		pipeline_free(&p);
+		fprintf(stderr, "svcnat: %s\n", strerror(-r));
+		return EXIT_INVALID;
+	}
+	print_diags(d, o->verbosity);
+	print_script_header(stdout, o, &p);
+	r = print_nft_ruleset(stdout, p.rs);
+	pipeline_free(&p);
+	if (r < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "svcnat: cannot write the script: %s\n", strerror(r < 0 ? -r : errno));
+		return EXIT_INVALID;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_apply(struct options *o, struct diag *d)
+{
+	if (o->dry_run)
+		return cmd_compile(o, d);
+	fprintf(stderr, "svcnat apply: the kernel apply is not implemented yet; use --dry-run\n");
+	return EXIT_KERNEL;
+}
+
+struct command {
+	const char *name;
+	const char *options;	/* which command options it takes: a=dry-run b=full c=no-wait */
+	int (*run)(struct options *o, struct diag *d);
+};
+
+static const struct command commands[] = {
+	{ "compile", "", cmd_compile },
+	{ "apply", "abc", cmd_apply },
+};
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct diag d;
+	int r;
+
+	diag_init(&d);
+	r = parse_global(argc, argv, &o, &d);
+	if (r >= 0)
+		goto out;
+	if (optind >= argc) {
+		usage(stderr);
+		r = EXIT_USAGE;
+		goto out;
+	}
+	r = EXIT_USAGE;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name))
+			continue;
+		argv += optind;
+		argc -= optind;
+		r = parse_command(argc, argv, &o, commands[i].options);
+		if (r < 0)
+			r = commands[i].run(&o, &d);
+		goto out;
+	}
+	fprintf(stderr, "svcnat: unknown command '%s' (see svcnat --help)\n", argv[optind]);
+out:
+	free(o.paths);
+	diag_free(&d);
+	return r;
+}

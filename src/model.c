@@ -1,0 +1,829 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * tree -> model: reads Service, Endpoints and EndpointSlice objects with
+ * Kubernetes' defaults, type- and range-checking every field it uses.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "names.h"
+
+/* What an error message needs to name the object it is about. */
+struct obj {
+	struct model *m;
+	struct diag *d;
+	const char *kind;
+	const char *ns;
+	const char *name;
+	const struct node *root;
+	int errors;
+};
+
+__attribute__((format(printf, 5, 6)))
+static int obj_error(struct obj *o, const struct node *at, const char *prefix, const char *field,
+		     const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->errors++;
+	return diag_error(o->d, at ? &at->loc : &o->root->loc, "%s %s/%s: %s%s%s: %s", o->kind,
+			  o->ns ? o->ns : "default", o->name ? o->name : "(unnamed)", prefix,
+			  *prefix && *field ? "." : "", field, msg);
+}
+
+__attribute__((format(printf, 5, 6)))
+static void obj_warn(struct obj *o, const struct node *at, const char *prefix, const char *field,
+		     const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_warn(o->d, at ? &at->loc : &o->root->loc, "%s %s/%s: %s%s%s: %s", o->kind, o->ns,
+		  o->name, prefix, *prefix && *field ? "." : "", field, msg);
+}
+
+/* A short rendering of a scalar for messages: "'eighty'" or "a mapping". */
+static const char *shown(const struct node *n, char *buf, size_t len)
+{
+	if (n->type == NODE_SEQ || n->type == NODE_MAP) {
+		snprintf(buf, len, "%s", node_type_name(n->type));
+		return buf;
+	}
+	snprintf(buf, len, "'%.60s'%s", n->str ? n->str : "", n->str && strlen(n->str) > 60 ? "..." : "");
+	return buf;
+}
+
+/* The field's node if present (null counts as absent, as in Kubernetes) and of type t. */
+static const struct node *want(struct obj *o, const struct node *map, const char *prefix,
+			       const char *key, enum node_type t)
+{
+	const struct node *n = node_get(map, key);
+	char buf[80];
+
+	if (!n || n->type == NODE_NULL)
+		return NULL;
+	if (n->type != t) {
+		obj_error(o, n, prefix, key, "expected %s, found %s %s", node_type_name(t),
+			  node_type_name(n->type), shown(n, buf, sizeof(buf)));
+		return NULL;
+	}
+	return n;
+}
+
+/* An integer field in [min, max]; returns 1 when present and valid, 0 when absent, <0 on error. */
+static int want_int(struct obj *o, const struct node *map, const char *prefix, const char *key,
+		    int64_t min, int64_t max, int64_t *ret)
+{
+	const struct node *n = want(o, map, prefix, key, NODE_INT);
+
+	if (!n)
+		return node_get(map, key) && node_get(map, key)->type != NODE_NULL ? -EINVAL : 0;
+	if (n->i < min || n->i > max)
+		return obj_error(o, n, prefix, key, "%s is out of range %lld-%lld", n->str,
+				 (long long)min, (long long)max);
+	*ret = n->i;
+	return 1;
+}
+
+static bool want_bool(struct obj *o, const struct node *map, const char *prefix, const char *key,
+		      bool dflt)
+{
+	const struct node *n = want(o, map, prefix, key, NODE_BOOL);
+
+	return n ? n->b : dflt;
+}
+
+static int parse_proto(struct obj *o, const struct node *map, const char *prefix, uint8_t *ret)
+{
+	const struct node *n = want(o, map, prefix, "protocol", NODE_STRING);
+
+	*ret = IPPROTO_TCP;
+	if (!n)
+		return node_get(map, "protocol") && node_get(map, "protocol")->type != NODE_NULL ? -EINVAL : 0;
+	if (!strcmp(n->str, "TCP"))
+		*ret = IPPROTO_TCP;
+	else if (!strcmp(n->str, "UDP"))
+		*ret = IPPROTO_UDP;
+	else if (!strcmp(n->str, "SCTP"))
+		*ret = IPPROTO_SCTP;
+	else
+		return obj_error(o, n, prefix, "protocol", "unknown protocol '%s' (expected TCP, UDP or SCTP)",
+				 n->str);
+	return 0;
+}
+
+static int parse_ip(struct obj *o, const struct node *n, const char *prefix, const char *field,
+		    struct addr *ret)
+{
+	char buf[80];
+
+	if (n->type != NODE_STRING)
+		return obj_error(o, n, prefix, field, "expected an IP address string, found %s %s",
+				 node_type_name(n->type), shown(n, buf, sizeof(buf)));
+	if (addr_parse(n->str, ret) < 0)
+		return obj_error(o, n, prefix, field, "'%s' is not a valid IP address", n->str);
+	return 0;
+}
+
+/* A sequence of IP strings, e.g. spec.externalIPs. */
+static int parse_ip_list(struct obj *o, const struct node *seq, const char *path, struct ip_list *ret)
+{
+	char field[32];
+	int r = 0;
+
+	if (!seq)
+		return 0;
+	ret->v = arena_alloc(&o->m->arena, (seq->n + 1) * sizeof(*ret->v));
+	ret->locs = arena_alloc(&o->m->arena, (seq->n + 1) * sizeof(*ret->locs));
+	if (!ret->v || !ret->locs)
+		return -ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		snprintf(field, sizeof(field), "[%zu]", i);
+		if (parse_ip(o, seq->items[i], path, field, &ret->v[ret->n]) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		ret->locs[ret->n++] = seq->items[i]->loc;
+	}
+	return r;
+}
+
+static int check_name(struct obj *o, const struct node *n, const char *prefix, const char *field,
+		      enum name_kind kind)
+{
+	const char *why = name_invalid(n->str, kind);
+
+	if (why)
+		return obj_error(o, n, prefix, field, "'%.80s' is not a valid name: %s", n->str, why);
+	return 0;
+}
+
+/* metadata.name and metadata.namespace, checked first so later messages can name the object. */
+static int parse_metadata(struct obj *o, enum name_kind name_kind)
+{
+	const struct node *meta = want(o, o->root, "", "metadata", NODE_MAP);
+	const struct node *name, *ns;
+
+	o->ns = "default";
+	if (!meta)
+		return obj_error(o, NULL, "", "metadata", "missing");
+	ns = want(o, meta, "metadata", "namespace", NODE_STRING);
+	if (ns && ns->len) {
+		o->ns = ns->str;
+		if (check_name(o, ns, "metadata", "namespace", NAME_DNS_LABEL) < 0)
+			o->ns = "(invalid)";
+	}
+	name = want(o, meta, "metadata", "name", NODE_STRING);
+	if (!name || !name->len)
+		return name ? obj_error(o, name, "metadata", "name", "must not be empty") :
+			      obj_error(o, meta, "metadata", "name", "missing");
+	o->name = name->str;
+	return check_name(o, name, "metadata", "name", name_kind);
+}
+
+static const char *label(const struct obj *o, const char *key)
+{
+	const struct node *meta = node_get(o->root, "metadata");
+	const struct node *labels = meta ? node_get(meta, "labels") : NULL;
+	const struct node *v = labels ? node_get(labels, key) : NULL;
+
+	return v && v->type == NODE_STRING ? v->str : NULL;
+}
+
+/* ---- Service ---------------------------------------------------------- */
+
+static int parse_target_port(struct obj *o, const struct node *pn, const char *prefix, struct svc_port *p)
+{
+	const struct node *n = node_get(pn, "targetPort");
+	char buf[80];
+
+	if (!n || n->type == NODE_NULL) {
+		p->target_port = p->port;
+		return 0;
+	}
+	if (n->type == NODE_INT) {
+		if (n->i == 0) {
+			p->target_port = p->port;
+			return 0;
+		}
+		if (n->i < 1 || n->i > 65535)
+			return obj_error(o, n, prefix, "targetPort", "%s is out of range 1-65535", n->str);
+		p->target_port = (uint16_t)n->i;
+		return 0;
+	}
+	if (n->type != NODE_STRING)
+		return obj_error(o, n, prefix, "targetPort", "expected a port number or name, found %s %s",
+				 node_type_name(n->type), shown(n, buf, sizeof(buf)));
+	if (name_invalid(n->str, NAME_PORT))
+		return obj_error(o, n, prefix, "targetPort", "'%.80s' is not a valid port name: %s",
+				 n->str, name_invalid(n->str, NAME_PORT));
+	p->target_name = n->str;
+	return 0;
+}
+
+static int parse_svc_port(struct obj *o, const struct node *pn, const char *prefix, struct svc_port *p)
+{
+	const struct node *name;
+	int64_t v = 0;
+	int r = 0, k;
+
+	p->loc = pn->loc;
+	p->path = arena_strdup(&o->m->arena, prefix);
+	name = want(o, pn, prefix, "name", NODE_STRING);
+	p->name = name ? name->str : "";
+	if (name && name->len && check_name(o, name, prefix, "name", NAME_DNS_LABEL) < 0)
+		r = -EINVAL;
+	if (parse_proto(o, pn, prefix, &p->proto) < 0)
+		r = -EINVAL;
+	k = want_int(o, pn, prefix, "port", 1, 65535, &v);
+	if (k == 0)
+		r = obj_error(o, pn, prefix, "port", "missing");
+	else if (k < 0)
+		r = k;
+	else {
+		p->port = (uint16_t)v;
+		p->port_loc = node_get(pn, "port")->loc;
+	}
+	if (parse_target_port(o, pn, prefix, p) < 0)
+		r = -EINVAL;
+	v = 0;
+	k = want_int(o, pn, prefix, "nodePort", 0, 65535, &v);
+	if (k < 0)
+		r = k;
+	else if (k > 0 && v) {
+		p->node_port = (uint16_t)v;
+		p->node_port_loc = node_get(pn, "nodePort")->loc;
+	}
+	return r;
+}
+
+static int check_port_uniqueness(struct obj *o, struct service *s, const struct node *seq)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < s->n_ports; i++)
+		for (size_t j = 0; j < i; j++) {
+			struct svc_port *a = &s->ports[j], *b = &s->ports[i];
+			char prefix[64];
+
+			snprintf(prefix, sizeof(prefix), "spec.ports[%zu]", i);
+			if (a->port == b->port && a->proto == b->proto && a->port)
+				r = obj_error(o, seq->items[i], prefix, "port", "duplicate port %u/%s (also in %s)",
+					      b->port, proto_name(b->proto), a->path);
+			else if (!strcmp(a->name, b->name) && *b->name)
+				r = obj_error(o, seq->items[i], prefix, "name", "duplicate port name '%s'", b->name);
+			else if (!strcmp(a->name, b->name))
+				r = obj_error(o, seq->items[i], prefix, "name", "more than one port: every port needs a name");
+		}
+	return r;
+}
+
+static int parse_svc_ports(struct obj *o, const struct node *spec, struct service *s)
+{
+	const struct node *seq = want(o, spec, "spec", "ports", NODE_SEQ);
+	char prefix[64];
+	int r = 0;
+
+	if (!seq)
+		return 0;
+	s->ports = arena_alloc(&o->m->arena, (seq->n + 1) * sizeof(*s->ports));
+	if (!s->ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		snprintf(prefix, sizeof(prefix), "spec.ports[%zu]", i);
+		if (seq->items[i]->type != NODE_MAP) {
+			r = obj_error(o, seq->items[i], prefix, "", "expected a mapping, found %s",
+				      node_type_name(seq->items[i]->type));
+			continue;
+		}
+		if (parse_svc_port(o, seq->items[i], prefix, &s->ports[s->n_ports]) < 0)
+			r = -EINVAL;
+		s->n_ports++;
+	}
+	if (r == 0)
+		r = check_port_uniqueness(o, s, seq);
+	return r;
+}
+
+static int parse_svc_type(struct obj *o, const struct node *spec, struct service *s)
+{
+	static const char *const names[] = {
+		[SVC_CLUSTER_IP] = "ClusterIP", [SVC_NODE_PORT] = "NodePort",
+		[SVC_LOAD_BALANCER] = "LoadBalancer", [SVC_EXTERNAL_NAME] = "ExternalName",
+	};
+	const struct node *n = want(o, spec, "spec", "type", NODE_STRING);
+
+	s->type = SVC_CLUSTER_IP;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(n->str, names[i])) {
+			s->type = (enum svc_type)i;
+			return 0;
+		}
+	return obj_error(o, n, "spec", "type",
+			 "unknown type '%.40s' (expected ClusterIP, NodePort, LoadBalancer or ExternalName)",
+			 n->str);
+}
+
+static int parse_cluster_ips(struct obj *o, const struct node *spec, struct service *s)
+{
+	const struct node *one = want(o, spec, "spec", "clusterIP", NODE_STRING);
+	const struct node *many = want(o, spec, "spec", "clusterIPs", NODE_SEQ);
+	const struct node *first = many && many->n ? many->items[0] : one;
+	int r;
+
+	if (!first || (first->type == NODE_STRING && !first->len))
+		return 0;
+	s->cluster_ip_loc = first->loc;
+	if (first->type == NODE_STRING && !strcmp(first->str, "None")) {
+		s->headless = true;
+		return 0;
+	}
+	if (one && many && many->n && many->items[0]->type == NODE_STRING && strcmp(one->str, many->items[0]->str))
+		return obj_error(o, many->items[0], "spec", "clusterIPs[0]",
+				 "'%s' must equal spec.clusterIP '%s'", many->items[0]->str, one->str);
+	if (many)
+		r = parse_ip_list(o, many, "spec.clusterIPs", &s->cluster_ips);
+	else {
+		struct node seq = { .type = NODE_SEQ, .loc = one->loc, .n = 1,
+				    .items = (struct node **)&one };
+
+		r = parse_ip_list(o, &seq, "spec", &s->cluster_ips);
+		if (r < 0)
+			return r;
+	}
+	if (r == 0 && s->cluster_ips.n == 2 && s->cluster_ips.v[0].family == s->cluster_ips.v[1].family)
+		return obj_error(o, many->items[1], "spec", "clusterIPs[1]",
+				 "dual-stack clusterIPs must be of different families");
+	if (r == 0 && s->cluster_ips.n > 2)
+		return obj_error(o, many->items[2], "spec", "clusterIPs", "at most two addresses (one per family)");
+	return r;
+}
+
+static int parse_lb_ingress(struct obj *o, struct service *s)
+{
+	const struct node *status = want(o, o->root, "", "status", NODE_MAP);
+	const struct node *lb = status ? want(o, status, "status", "loadBalancer", NODE_MAP) : NULL;
+	const struct node *ing = lb ? want(o, lb, "status.loadBalancer", "ingress", NODE_SEQ) : NULL;
+	char prefix[64];
+	int r = 0;
+
+	if (!ing)
+		return 0;
+	s->lb_ips.v = arena_alloc(&o->m->arena, (ing->n + 1) * sizeof(*s->lb_ips.v));
+	s->lb_ips.locs = arena_alloc(&o->m->arena, (ing->n + 1) * sizeof(*s->lb_ips.locs));
+	if (!s->lb_ips.v || !s->lb_ips.locs)
+		return -ENOMEM;
+	for (size_t i = 0; i < ing->n; i++) {
+		const struct node *ip;
+
+		snprintf(prefix, sizeof(prefix), "status.loadBalancer.ingress[%zu]", i);
+		if (ing->items[i]->type != NODE_MAP) {
+			r = obj_error(o, ing->items[i], prefix, "", "expected a mapping");
+			continue;
+		}
+		ip = node_get(ing->items[i], "ip");
+		if (!ip || ip->type == NODE_NULL)
+			continue;	/* hostname-only ingress: nothing to match on */
+		if (parse_ip(o, ip, prefix, "ip", &s->lb_ips.v[s->lb_ips.n]) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		s->lb_ips.locs[s->lb_ips.n++] = ip->loc;
+	}
+	return r;
+}
+
+static const char *selector_string(struct obj *o, const struct node *spec)
+{
+	const struct node *sel = want(o, spec, "spec", "selector", NODE_MAP);
+	size_t len = 0;
+	char *buf;
+
+	if (!sel || !sel->n)
+		return NULL;
+	for (size_t i = 0; i < sel->n; i++)
+		len += strlen(sel->pairs[i].key->str) + (sel->pairs[i].value->str ? strlen(sel->pairs[i].value->str) : 0) + 2;
+	buf = arena_alloc(&o->m->arena, len + 1);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < sel->n; i++)
+		sprintf(buf + strlen(buf), "%s%s=%s", i ? "," : "", sel->pairs[i].key->str,
+			sel->pairs[i].value->str ? sel->pairs[i].value->str : "");
+	return buf;
+}
+
+static void mark_ignored(struct obj *o, struct service *s)
+{
+	const char *proxy = label(o, "service.kubernetes.io/service-proxy-name");
+
+	if (proxy)
+		s->ignored_why = arena_printf(&o->m->arena, "left to proxy '%s' (service-proxy-name label)", proxy);
+	else if (label(o, "service.kubernetes.io/headless"))
+		s->ignored_why = "headless (service.kubernetes.io/headless label)";
+	else if (s->type == SVC_EXTERNAL_NAME)
+		s->ignored_why = "ExternalName: resolved by DNS, no rules";
+	else if (s->headless)
+		s->ignored_why = "headless (clusterIP: None): no rules";
+	s->ignored = s->ignored_why != NULL;
+}
+
+static struct service *new_service(struct model *m)
+{
+	if (m->n_services == m->cap_services) {
+		size_t cap = m->cap_services ? m->cap_services * 2 : 64;
+		struct service *v = realloc(m->services, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		m->services = v;
+		m->cap_services = cap;
+	}
+	memset(&m->services[m->n_services], 0, sizeof(m->services[0]));
+	return &m->services[m->n_services++];
+}
+
+static int parse_service(struct obj *o)
+{
+	const struct node *spec;
+	struct service *s;
+	int r = 0;
+
+	if (parse_metadata(o, NAME_DNS1035_LABEL) < 0)
+		return -EINVAL;
+	s = new_service(o->m);
+	if (!s)
+		return -ENOMEM;
+	s->ns = o->ns;
+	s->name = o->name;
+	s->loc = node_get(node_get(o->root, "metadata"), "name")->loc;
+	spec = want(o, o->root, "", "spec", NODE_MAP);
+	if (!spec) {
+		o->m->n_services--;
+		return node_get(o->root, "spec") ? -EINVAL : obj_error(o, NULL, "", "spec", "missing");
+	}
+	if (parse_svc_type(o, spec, s) < 0 || parse_cluster_ips(o, spec, s) < 0)
+		r = -EINVAL;
+	if (parse_svc_ports(o, spec, s) < 0 ||
+	    parse_ip_list(o, want(o, spec, "spec", "externalIPs", NODE_SEQ), "spec.externalIPs", &s->external_ips) < 0 ||
+	    parse_lb_ingress(o, s) < 0)
+		r = -EINVAL;
+	s->selector = selector_string(o, spec);
+	mark_ignored(o, s);
+	if (!s->ignored && !s->n_ports && r == 0)
+		obj_warn(o, spec, "spec", "ports", "no ports: the service gets no rules");
+	if (r < 0)
+		o->m->n_services--;
+	return r;
+}
+
+/* ---- Endpoints and EndpointSlice ------------------------------------- */
+
+static struct ep_group *new_group(struct obj *o, const char *service)
+{
+	struct model *m = o->m;
+	struct ep_group *g;
+
+	if (m->n_groups == m->cap_groups) {
+		size_t cap = m->cap_groups ? m->cap_groups * 2 : 64;
+		struct ep_group *v = realloc(m->groups, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		m->groups = v;
+		m->cap_groups = cap;
+	}
+	g = &m->groups[m->n_groups++];
+	*g = (struct ep_group){ .ns = o->ns, .service = service, .kind = o->kind, .object = o->name,
+				.loc = o->root->loc };
+	return g;
+}
+
+static int parse_ep_ports(struct obj *o, const struct node *seq, const char *path, struct ep_group *g)
+{
+	char prefix[64];
+	int r = 0;
+
+	if (!seq)
+		return 0;
+	g->ports = arena_alloc(&o->m->arena, (seq->n + 1) * sizeof(*g->ports));
+	if (!g->ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct node *pn = seq->items[i], *name;
+		struct ep_port *p = &g->ports[g->n_ports];
+		int64_t v;
+		int k;
+
+		snprintf(prefix, sizeof(prefix), "%s[%zu]", path, i);
+		if (pn->type != NODE_MAP) {
+			r = obj_error(o, pn, prefix, "", "expected a mapping, found %s", node_type_name(pn->type));
+			continue;
+		}
+		name = want(o, pn, prefix, "name", NODE_STRING);
+		p->name = name ? name->str : "";
+		p->loc = pn->loc;
+		k = want_int(o, pn, prefix, "port", 1, 65535, &v);
+		if (k < 0 || parse_proto(o, pn, prefix, &p->proto) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		if (k == 0)
+			continue;	/* a slice port without a number serves nothing */
+		p->port = (uint16_t)v;
+		g->n_ports++;
+	}
+	return r;
+}
+
+static int parse_ep_addr(struct obj *o, const struct node *an, const char *prefix, bool ready,
+			 struct ep_addr *ret)
+{
+	const struct node *ip = node_get(an, "ip"), *node;
+
+	if (an->type != NODE_MAP)
+		return obj_error(o, an, prefix, "", "expected a mapping, found %s", node_type_name(an->type));
+	if (!ip || ip->type == NODE_NULL)
+		return obj_error(o, an, prefix, "ip", "missing");
+	if (parse_ip(o, ip, prefix, "ip", &ret->addr) < 0)
+		return -EINVAL;
+	node = want(o, an, prefix, "nodeName", NODE_STRING);
+	ret->node_name = node ? node->str : NULL;
+	ret->ready = ready;
+	ret->serving = ready;
+	ret->loc = ip->loc;
+	return 0;
+}
+
+static int parse_subset(struct obj *o, const struct node *sub, const char *prefix)
+{
+	const struct node *ready = want(o, sub, prefix, "addresses", NODE_SEQ);
+	const struct node *unready = want(o, sub, prefix, "notReadyAddresses", NODE_SEQ);
+	size_t total = (ready ? ready->n : 0) + (unready ? unready->n : 0);
+	struct ep_group *g = new_group(o, o->name);
+	char path[128];
+	int r;
+
+	if (!g)
+		return -ENOMEM;
+	g->loc = sub->loc;
+	g->addrs = arena_alloc(&o->m->arena, (total + 1) * sizeof(*g->addrs));
+	if (!g->addrs)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s.ports", prefix);
+	r = parse_ep_ports(o, want(o, sub, prefix, "ports", NODE_SEQ), path, g);
+	for (int pass = 0; pass < 2; pass++) {
+		const struct node *seq = pass ? unready : ready;
+
+		for (size_t i = 0; seq && i < seq->n; i++) {
+			snprintf(path, sizeof(path), "%s.%s[%zu]", prefix,
+				 pass ? "notReadyAddresses" : "addresses", i);
+			if (parse_ep_addr(o, seq->items[i], path, !pass, &g->addrs[g->n_addrs]) < 0)
+				r = -EINVAL;
+			else
+				g->n_addrs++;
+		}
+	}
+	return r;
+}
+
+static int register_object(struct obj *o)
+{
+	struct model *m = o->m;
+
+	if (m->n_objects == m->cap_objects) {
+		size_t cap = m->cap_objects ? m->cap_objects * 2 : 64;
+		struct object_ref *v = realloc(m->objects, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		m->objects = v;
+		m->cap_objects = cap;
+	}
+	m->objects[m->n_objects++] = (struct object_ref){ o->kind, o->ns, o->name,
+							  node_get(node_get(o->root, "metadata"), "name")->loc,
+							  m->n_objects };
+	return 0;
+}
+
+static int parse_endpoints(struct obj *o)
+{
+	const struct node *subsets;
+	char prefix[64];
+	int r = 0;
+
+	if (parse_metadata(o, NAME_DNS1035_LABEL) < 0)
+		return -EINVAL;
+	if (register_object(o) < 0)
+		return -EINVAL;
+	subsets = want(o, o->root, "", "subsets", NODE_SEQ);
+	for (size_t i = 0; subsets && i < subsets->n; i++) {
+		snprintf(prefix, sizeof(prefix), "subsets[%zu]", i);
+		if (subsets->items[i]->type != NODE_MAP)
+			r = obj_error(o, subsets->items[i], prefix, "", "expected a mapping");
+		else if (parse_subset(o, subsets->items[i], prefix) < 0)
+			r = -EINVAL;
+	}
+	return r;
+}
+
+static int parse_slice_endpoint(struct obj *o, const struct node *en, const char *prefix,
+				struct ep_group *g)
+{
+	const struct node *addrs = want(o, en, prefix, "addresses", NODE_SEQ);
+	const struct node *cond = want(o, en, prefix, "conditions", NODE_MAP);
+	const struct node *node = want(o, en, prefix, "nodeName", NODE_STRING);
+	struct ep_addr *a = &g->addrs[g->n_addrs];
+	char path[128];
+
+	if (!addrs || !addrs->n)
+		return obj_error(o, en, prefix, "addresses", "missing");
+	/* Consumers use the first address only; the API allows no more than one. */
+	if (parse_ip(o, addrs->items[0], prefix, "addresses[0]", &a->addr) < 0)
+		return -EINVAL;
+	if (a->addr.family != g->family)
+		return obj_error(o, addrs->items[0], prefix, "addresses[0]",
+				 "'%s' does not match addressType %s", addrs->items[0]->str,
+				 g->family == AF_INET ? "IPv4" : "IPv6");
+	snprintf(path, sizeof(path), "%s.conditions", prefix);
+	/* A nil ready condition means ready; nil serving means "as ready". */
+	a->ready = cond ? want_bool(o, cond, path, "ready", true) : true;
+	a->serving = cond ? want_bool(o, cond, path, "serving", a->ready) : a->ready;
+	a->terminating = cond ? want_bool(o, cond, path, "terminating", false) : false;
+	a->node_name = node ? node->str : NULL;
+	a->loc = addrs->items[0]->loc;
+	g->n_addrs++;
+	return 0;
+}
+
+static int parse_slice_family(struct obj *o, struct ep_group *g)
+{
+	const struct node *t = want(o, o->root, "", "addressType", NODE_STRING);
+
+	if (!t)
+		return obj_error(o, NULL, "", "addressType", "missing (expected IPv4, IPv6 or FQDN)");
+	if (!strcmp(t->str, "IPv4"))
+		g->family = AF_INET;
+	else if (!strcmp(t->str, "IPv6"))
+		g->family = AF_INET6;
+	else if (strcmp(t->str, "FQDN"))
+		return obj_error(o, t, "", "addressType", "unknown address type '%.40s' (expected IPv4, IPv6 or FQDN)",
+				 t->str);
+	return 0;
+}
+
+static int parse_endpointslice(struct obj *o)
+{
+	const char *svc;
+	const struct node *eps;
+	struct ep_group *g;
+	char prefix[64];
+	int r = 0;
+
+	if (parse_metadata(o, NAME_DNS_SUBDOMAIN) < 0 || register_object(o) < 0)
+		return -EINVAL;
+	svc = label(o, "kubernetes.io/service-name");
+	if (!svc)
+		return obj_error(o, node_get(o->root, "metadata"), "metadata.labels", "kubernetes.io/service-name",
+				 "missing: the label ties the slice to its Service");
+	g = new_group(o, svc);
+	if (!g)
+		return -ENOMEM;
+	if (parse_slice_family(o, g) < 0)
+		return -EINVAL;
+	r = parse_ep_ports(o, want(o, o->root, "", "ports", NODE_SEQ), "ports", g);
+	eps = want(o, o->root, "", "endpoints", NODE_SEQ);
+	if (!eps || !g->family)
+		return r;	/* FQDN slices serve nothing a DNAT can use */
+	g->addrs = arena_alloc(&o->m->arena, (eps->n + 1) * sizeof(*g->addrs));
+	if (!g->addrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < eps->n; i++) {
+		snprintf(prefix, sizeof(prefix), "endpoints[%zu]", i);
+		if (eps->items[i]->type != NODE_MAP)
+			r = obj_error(o, eps->items[i], prefix, "", "expected a mapping");
+		else if (parse_slice_endpoint(o, eps->items[i], prefix, g) < 0)
+			r = -EINVAL;
+	}
+	return r;
+}
+
+/* ---- Documents -------------------------------------------------------- */
+
+static int add_object(struct model *m, const struct node *root, struct diag *d, unsigned depth);
+
+static int add_list(struct model *m, const struct node *root, struct diag *d, unsigned depth)
+{
+	const struct node *items = node_get(root, "items");
+	int r = 0;
+
+	if (!items || items->type == NODE_NULL)
+		return 0;
+	if (items->type != NODE_SEQ)
+		return diag_error(d, &items->loc, "%s: items: expected a sequence, found %s",
+				  node_get(root, "kind")->str, node_type_name(items->type));
+	for (size_t i = 0; i < items->n; i++)
+		if (add_object(m, items->items[i], d, depth + 1) < 0)
+			r = -EINVAL;
+	return r;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int add_object(struct model *m, const struct node *root, struct diag *d, unsigned depth)
+{
+	const struct node *kind, *api;
+	struct obj o = { .m = m, .d = d, .root = root, .ns = "default" };
+
+	if (root->type != NODE_MAP)
+		return diag_error(d, &root->loc, "expected a Kubernetes object (a mapping), found %s",
+				  node_type_name(root->type));
+	if (m->n_services + m->n_groups + m->n_skipped >= (m->max_objects ? m->max_objects : MODEL_MAX_OBJECTS))
+		return diag_error(d, &root->loc, "more than %zu objects: refusing to read further",
+				  m->max_objects ? m->max_objects : (size_t)MODEL_MAX_OBJECTS);
+	kind = node_get(root, "kind");
+	api = node_get(root, "apiVersion");
+	if (!kind || kind->type != NODE_STRING || !kind->len)
+		return diag_error(d, kind ? &kind->loc : &root->loc,
+				  "not a Kubernetes object: 'kind' is missing or not a string");
+	o.kind = kind->str;
+	if (has_suffix(kind->str, "List") && depth < 4)
+		return add_list(m, root, d, depth);
+	if (!api || api->type != NODE_STRING)
+		return obj_error(&o, api, "", "apiVersion", "missing or not a string");
+	if (!strcmp(kind->str, "Service") && !strcmp(api->str, "v1"))
+		return parse_service(&o);
+	if (!strcmp(kind->str, "Endpoints") && !strcmp(api->str, "v1"))
+		return parse_endpoints(&o);
+	if (!strcmp(kind->str, "EndpointSlice") &&
+	    (!strcmp(api->str, "discovery.k8s.io/v1") || !strcmp(api->str, "discovery.k8s.io/v1beta1")))
+		return parse_endpointslice(&o);
+	m->n_skipped++;
+	diag_info(d, &root->loc, "skipping %s %s: not a kind svcnat uses", api->str, kind->str);
+	return 0;
+}
+
+int model_add_doc(struct model *m, const struct node *root, struct diag *d)
+{
+	if (!root)
+		return 0;
+	return add_object(m, root, d, 0);
+}
+
+/* ---- Model ------------------------------------------------------------ */
+
+struct model *model_new(void)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (m)
+		arena_init(&m->arena);
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	free(m->services);
+	free(m->groups);
+	free(m->objects);
+	arena_free(&m->arena);
+	free(m);
+}
+
+const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "UDP" : proto == IPPROTO_SCTP ? "SCTP" : "TCP";
+}
+
+const char *proto_nft_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : "tcp";
+}
+
+const char *svc_type_name(enum svc_type t)
+{
+	static const char *const names[] = { "ClusterIP", "NodePort", "LoadBalancer", "ExternalName" };
+
+	return names[t];
+}
+
