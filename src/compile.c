@@ -24,7 +24,6 @@
 #define SET_NO_EP_NODEPORTS "no-endpoint-nodeports"
 #define SET_CLUSTER_IPS "cluster-ips"
 #define SET_HAIRPIN "hairpin"
-#define SET_NODEPORT_ADDRS "nodeport-addresses"
 #define CHAIN_REJECT "reject-chain"
 
 enum frontend {
@@ -288,30 +287,6 @@ static int add_sets(struct compile_ctx *x)
 	return 0;
 }
 
-static int add_nodeport_addresses(struct compile_ctx *x)
-{
-	const struct cidr_list *l = &x->c->node_port_addresses;
-	struct rs_set *s;
-
-	if (!l->n)
-		return 0;
-	s = rs_table_add_set(x->rs, x->t, SET_NODEPORT_ADDRS, RS_SET_PREFIX, "addresses that accept NodePort traffic");
-	if (!s)
-		return -ENOMEM;
-	for (size_t i = 0; i < l->n; i++) {
-		struct rs_elem *e;
-
-		if (l->v[i].net.family != x->family)
-			continue;
-		e = rs_set_add_elem(x->rs, s);
-		if (!e)
-			return -ENOMEM;
-		e->addr = l->v[i].net;
-		e->prefix_len = l->v[i].len;
-	}
-	return 0;
-}
-
 static struct rs_stmt *stmt(struct rs_rule *r, enum rs_stmt_kind kind, const char *set)
 {
 	struct rs_stmt *st = rs_rule_add_stmt(r, kind);
@@ -396,22 +371,39 @@ static int add_k_chains(struct compile_ctx *x)
 	return 0;
 }
 
-/* "fib daddr type local ip daddr != 127.0.0.0/8" or "ip daddr @nodeport-addresses". */
-static int add_nodeport_match(struct compile_ctx *x, struct rs_rule *r)
+/*
+ * NodePorts are served at every local address but loopback ("fib daddr type
+ * local"), or at nodePortAddresses: one rule per CIDR, since a handful of
+ * prefix matches is cheaper than an interval set and diffs as plain rules.
+ */
+static int add_nodeport_rules(struct compile_ctx *x, struct rs_chain *c, const char *np_map)
 {
-	if (x->c->node_port_addresses.n)
-		return stmt(r, RS_ST_DADDR_IN_SET, SET_NODEPORT_ADDRS) ? 0 : -ENOMEM;
-	if (!rs_rule_add_stmt(r, RS_ST_FIB_DADDR_LOCAL) || !rs_rule_add_stmt(r, RS_ST_DADDR_NOT_LOOPBACK))
-		return -ENOMEM;
+	const struct cidr_list *l = &x->c->node_port_addresses;
+	struct rs_rule *r;
+
+	if (!l->n) {
+		r = rs_chain_add_rule(x->rs, c, NULL);
+		if (!r || !rs_rule_add_stmt(r, RS_ST_FIB_DADDR_LOCAL) || !rs_rule_add_stmt(r, RS_ST_DADDR_NOT_LOOPBACK) ||
+		    !stmt(r, RS_ST_VMAP_PROTO_DPORT, np_map))
+			return -ENOMEM;
+		return 0;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct rs_stmt *st;
+
+		if (l->v[i].net.family != x->family)
+			continue;
+		r = rs_chain_add_rule(x->rs, c, NULL);
+		st = r ? rs_rule_add_stmt(r, RS_ST_DADDR_PREFIX) : NULL;
+		if (!st || !stmt(r, RS_ST_VMAP_PROTO_DPORT, np_map))
+			return -ENOMEM;
+		st->prefix = l->v[i].net;
+		st->prefix_len = l->v[i].len;
+	}
 	return 0;
 }
 
-static bool family_has_nodeport_addresses(const struct compile_ctx *x)
-{
-	return !x->c->node_port_addresses.n || cidr_list_family(&x->c->node_port_addresses, x->family);
-}
-
-/* A chain of two rules: a vmap on service IPs, and one on nodePorts at the node's addresses. */
+/* A chain that dispatches on service IPs, then on nodePorts at the node's addresses. */
 static int add_dispatch_chain(struct compile_ctx *x, const char *name, const char *comment, const char *ip_map,
 			      const char *np_map)
 {
@@ -420,12 +412,7 @@ static int add_dispatch_chain(struct compile_ctx *x, const char *name, const cha
 
 	if (!r || !stmt(r, RS_ST_VMAP_DADDR_PROTO_DPORT, ip_map))
 		return -ENOMEM;
-	if (!family_has_nodeport_addresses(x))
-		return 0;
-	r = rs_chain_add_rule(x->rs, c, NULL);
-	if (!r || add_nodeport_match(x, r) < 0 || !stmt(r, RS_ST_VMAP_PROTO_DPORT, np_map))
-		return -ENOMEM;
-	return 0;
+	return add_nodeport_rules(x, c, np_map);
 }
 
 static int add_reject_chain(struct compile_ctx *x)
@@ -556,7 +543,7 @@ static int compile_family(struct compile_ctx *x)
 
 	x->t = ruleset_add_table(x->rs, x->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6, x->c->table,
 				 "svcnat: Kubernetes Service DNAT, generated; do not edit");
-	if (!x->t || add_sets(x) < 0 || add_nodeport_addresses(x) < 0)
+	if (!x->t || add_sets(x) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < x->m->n_services; i++)
 		if (compile_service(x, &x->m->services[i]) < 0)

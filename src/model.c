@@ -54,11 +54,23 @@ static void obj_warn(struct obj *o, const struct node *at, const char *prefix, c
 		  o->name, prefix, *prefix && *field ? "." : "", field, msg);
 }
 
+/* "an integer", "a mapping": the type as a message names it. */
+static const char *kind_of(enum node_type t)
+{
+	static const char *const phrases[] = {
+		[NODE_NULL] = "null", [NODE_BOOL] = "a boolean", [NODE_INT] = "an integer",
+		[NODE_FLOAT] = "a number", [NODE_STRING] = "a string", [NODE_SEQ] = "a sequence",
+		[NODE_MAP] = "a mapping",
+	};
+
+	return (unsigned)t < sizeof(phrases) / sizeof(phrases[0]) ? phrases[t] : "something else";
+}
+
 /* A short rendering of a scalar for messages: "'eighty'" or "a mapping". */
 static const char *shown(const struct node *n, char *buf, size_t len)
 {
 	if (n->type == NODE_SEQ || n->type == NODE_MAP) {
-		snprintf(buf, len, "%s", node_type_name(n->type));
+		buf[0] = '\0';
 		return buf;
 	}
 	snprintf(buf, len, "'%.60s'%s", n->str ? n->str : "", n->str && strlen(n->str) > 60 ? "..." : "");
@@ -75,8 +87,8 @@ static const struct node *want(struct obj *o, const struct node *map, const char
 	if (!n || n->type == NODE_NULL)
 		return NULL;
 	if (n->type != t) {
-		obj_error(o, n, prefix, key, "expected %s, found %s %s", node_type_name(t),
-			  node_type_name(n->type), shown(n, buf, sizeof(buf)));
+		obj_error(o, n, prefix, key, "expected %s, found %s%s%s", kind_of(t), kind_of(n->type),
+			  n->type == NODE_SEQ || n->type == NODE_MAP ? "" : " ", shown(n, buf, sizeof(buf)));
 		return NULL;
 	}
 	return n;
@@ -131,7 +143,7 @@ static int parse_ip(struct obj *o, const struct node *n, const char *prefix, con
 
 	if (n->type != NODE_STRING)
 		return obj_error(o, n, prefix, field, "expected an IP address string, found %s %s",
-				 node_type_name(n->type), shown(n, buf, sizeof(buf)));
+				 kind_of(n->type), shown(n, buf, sizeof(buf)));
 	if (addr_parse(n->str, ret) < 0)
 		return obj_error(o, n, prefix, field, "'%s' is not a valid IP address", n->str);
 	return 0;
@@ -225,7 +237,7 @@ static int parse_target_port(struct obj *o, const struct node *pn, const char *p
 	}
 	if (n->type != NODE_STRING)
 		return obj_error(o, n, prefix, "targetPort", "expected a port number or name, found %s %s",
-				 node_type_name(n->type), shown(n, buf, sizeof(buf)));
+				 kind_of(n->type), shown(n, buf, sizeof(buf)));
 	if (name_invalid(n->str, NAME_PORT))
 		return obj_error(o, n, prefix, "targetPort", "'%.80s' is not a valid port name: %s",
 				 n->str, name_invalid(n->str, NAME_PORT));
@@ -305,7 +317,7 @@ static int parse_svc_ports(struct obj *o, const struct node *spec, struct servic
 		snprintf(prefix, sizeof(prefix), "spec.ports[%zu]", i);
 		if (seq->items[i]->type != NODE_MAP) {
 			r = obj_error(o, seq->items[i], prefix, "", "expected a mapping, found %s",
-				      node_type_name(seq->items[i]->type));
+				      kind_of(seq->items[i]->type));
 			continue;
 		}
 		if (parse_svc_port(o, seq->items[i], prefix, &s->ports[s->n_ports]) < 0)
@@ -360,10 +372,11 @@ static int parse_cluster_ips(struct obj *o, const struct node *spec, struct serv
 	else {
 		struct node seq = { .type = NODE_SEQ, .loc = one->loc, .n = 1,
 				    .items = (struct node **)&one };
+		struct addr a;
 
-		r = parse_ip_list(o, &seq, "spec", &s->cluster_ips);
-		if (r < 0)
-			return r;
+		if (parse_ip(o, one, "spec", "clusterIP", &a) < 0)
+			return -EINVAL;
+		r = parse_ip_list(o, &seq, "spec.clusterIPs", &s->cluster_ips);
 	}
 	if (r == 0 && s->cluster_ips.n == 2 && s->cluster_ips.v[0].family == s->cluster_ips.v[1].family)
 		return obj_error(o, many->items[1], "spec", "clusterIPs[1]",
@@ -530,7 +543,7 @@ static int parse_ep_ports(struct obj *o, const struct node *seq, const char *pat
 
 		snprintf(prefix, sizeof(prefix), "%s[%zu]", path, i);
 		if (pn->type != NODE_MAP) {
-			r = obj_error(o, pn, prefix, "", "expected a mapping, found %s", node_type_name(pn->type));
+			r = obj_error(o, pn, prefix, "", "expected a mapping, found %s", kind_of(pn->type));
 			continue;
 		}
 		name = want(o, pn, prefix, "name", NODE_STRING);
@@ -555,7 +568,7 @@ static int parse_ep_addr(struct obj *o, const struct node *an, const char *prefi
 	const struct node *ip = node_get(an, "ip"), *node;
 
 	if (an->type != NODE_MAP)
-		return obj_error(o, an, prefix, "", "expected a mapping, found %s", node_type_name(an->type));
+		return obj_error(o, an, prefix, "", "expected a mapping, found %s", kind_of(an->type));
 	if (!ip || ip->type == NODE_NULL)
 		return obj_error(o, an, prefix, "ip", "missing");
 	if (parse_ip(o, ip, prefix, "ip", &ret->addr) < 0)
@@ -734,7 +747,7 @@ static int add_list(struct model *m, const struct node *root, struct diag *d, un
 		return 0;
 	if (items->type != NODE_SEQ)
 		return diag_error(d, &items->loc, "%s: items: expected a sequence, found %s",
-				  node_get(root, "kind")->str, node_type_name(items->type));
+				  node_get(root, "kind")->str, kind_of(items->type));
 	for (size_t i = 0; i < items->n; i++)
 		if (add_object(m, items->items[i], d, depth + 1) < 0)
 			r = -EINVAL;
@@ -755,7 +768,7 @@ static int add_object(struct model *m, const struct node *root, struct diag *d, 
 
 	if (root->type != NODE_MAP)
 		return diag_error(d, &root->loc, "expected a Kubernetes object (a mapping), found %s",
-				  node_type_name(root->type));
+				  kind_of(root->type));
 	if (m->n_services + m->n_groups + m->n_skipped >= (m->max_objects ? m->max_objects : MODEL_MAX_OBJECTS))
 		return diag_error(d, &root->loc, "more than %zu objects: refusing to read further",
 				  m->max_objects ? m->max_objects : (size_t)MODEL_MAX_OBJECTS);

@@ -99,21 +99,21 @@ static const struct bad_case bad_cases[] = {
 	{ "apiVersion: v1\nkind: Service\nmetadata:\n  name: My_Service\nspec: {}\n",
 	  "t.yaml:4:9: error: Service default/My_Service: metadata.name: 'My_Service' is not a valid name: only lowercase letters, digits and '-' are allowed" },
 	{ "apiVersion: v1\nkind: Service\nmetadata:\n  namespace: prod\nspec: {}\n",
-	  "t.yaml:3:3: error: Service prod/(unnamed): metadata.name: missing" },
+	  "t.yaml:4:3: error: Service prod/(unnamed): metadata.name: missing" },
 	{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n---\n"
 	  "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 81}]}\n",
-	  "t.yaml:8:17: error: Service default/a: metadata.name: duplicate Service (first defined at t.yaml:3:17)" },
+	  "t.yaml:8:18: error: Service default/a: metadata.name: duplicate Service (first defined at t.yaml:3:18)" },
 	{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 198.18.0.5, ports: [{port: 80}]}\n---\n"
 	  "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {externalIPs: [198.18.0.5], ports: [{port: 80}]}\n",
-	  "t.yaml:9:50: error: Service default/b: externalIP 198.18.0.5:80/TCP is already claimed by Service default/a (t.yaml:4:47)" },
+	  "t.yaml:9:50: error: Service default/b: externalIP 198.18.0.5:80/TCP is already claimed by Service default/a (t.yaml:4:46)" },
 	{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}\n---\n"
 	  "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, ports: [{port: 81, nodePort: 30080}]}\n",
-	  "t.yaml:9:54: error: Service default/b: nodePort 30080 is already used by Service default/a (t.yaml:4:54)" },
+	  "t.yaml:9:53: error: Service default/b: nodePort 30080 is already used by Service default/a (t.yaml:4:53)" },
 	{ "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a-1}\naddressType: IPv4\nendpoints: []\n",
 	  "t.yaml:3:11: error: EndpointSlice default/a-1: metadata.labels.kubernetes.io/service-name: missing: the label ties the slice to its Service" },
 	{ "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a-1, labels: {kubernetes.io/service-name: a}}\n"
 	  "addressType: IPv4\nendpoints:\n- addresses: [\"2001:db8::1\"]\n",
-	  "t.yaml:6:16: error: EndpointSlice default/a-1: endpoints[0].addresses[0]: '2001:db8::1' does not match addressType IPv4" },
+	  "t.yaml:6:15: error: EndpointSlice default/a-1: endpoints[0].addresses[0]: '2001:db8::1' does not match addressType IPv4" },
 	{ "apiVersion: v1\nkind: Endpoints\nmetadata: {name: a}\nsubsets:\n- addresses: [{ip: 10.0.0.256}]\n",
 	  "t.yaml:5:20: error: Endpoints default/a: subsets[0].addresses[0].ip: '10.0.0.256' is not a valid IP address" },
 	{ "kind: Service\nmetadata: {name: a}\n",
@@ -256,6 +256,11 @@ START_TEST(test_allocation_stable)
 }
 END_TEST
 
+static int parse_str(struct alloc_state *s, const char *text, struct diag *d)
+{
+	return alloc_state_parse(s, text, strlen(text), "s", d);
+}
+
 START_TEST(test_state_roundtrip)
 {
 	struct alloc_state s = { 0 }, t = { 0 };
@@ -264,8 +269,7 @@ START_TEST(test_state_roundtrip)
 
 	diag_init(&d);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(alloc_state_parse(&s, "version 1\nclusterip default/a 198.18.0.7\nnodeport default/a TCP 80 30001\nend 2\n",
-					   72, "s", &d), 0);
+	ck_assert_int_eq(parse_str(&s, "version 1\nclusterip default/a 198.18.0.7\nnodeport default/a TCP 80 30001\nend 2\n", &d), 0);
 	ck_assert_int_eq(s.n, 2);
 	ck_assert_int_eq(alloc_state_save(&s, dir), 0);
 	ck_assert_int_eq(alloc_state_load(&t, dir, &d), 0);
@@ -273,10 +277,11 @@ START_TEST(test_state_roundtrip)
 	ck_assert_int_eq(t.v[1].node_port, 30001);
 	alloc_state_free(&t);
 	/* Truncated and corrupt files are errors, never a silent rebuild. */
-	ck_assert_int_lt(alloc_state_parse(&t, "version 1\nclusterip default/a 198.18.0.7\n", 39, "s", &d), 0);
-	ck_assert_int_lt(alloc_state_parse(&t, "version 1\nclusterip default/a 198.18.0.7\nend 2\n", 45, "s", &d), 0);
-	ck_assert_int_lt(alloc_state_parse(&t, "", 0, "s", &d), 0);
-	ck_assert_int_lt(alloc_state_parse(&t, "version 1\nclusterip default/a 198.18.0.x\nend 1\n", 45, "s", &d), 0);
+	ck_assert_int_lt(parse_str(&t, "version 1\nclusterip default/a 198.18.0.7\n", &d), 0);
+	ck_assert_int_lt(parse_str(&t, "version 1\nclusterip default/a 198.18.0.7\nend 2\n", &d), 0);
+	ck_assert_int_lt(parse_str(&t, "", &d), 0);
+	ck_assert_int_lt(parse_str(&t, "version 1\nclusterip default/a 198.18.0.x\nend 1\n", &d), 0);
+	ck_assert_int_lt(parse_str(&t, "version 1\nclusterip default/a 198.18.0.7\nend 1\nclusterip default/b 198.18.0.8\n", &d), 0);
 	alloc_state_free(&s);
 	alloc_state_free(&t);
 	diag_free(&d);
