@@ -65,7 +65,9 @@ $(BUILD)/test/conn-client: test/tools/conn-client.c
 deps:
 	@./test/install-deps
 
-check: deps all $(UNIT_BINS)
+TEST_TOOLS = $(BUILD)/test/echo-server $(BUILD)/test/conn-client
+
+check: deps all $(UNIT_BINS) $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/run-tests
 
 demo: deps all
