@@ -87,7 +87,8 @@ bool kv_elem_equal(const struct kv_elem *a, const struct kv_elem *b);
 const char *kv_table_decl(struct arena *a, const struct nftnl_table *t);
 const char *kv_set_decl(struct arena *a, const struct nftnl_set *s);
 const char *kv_chain_decl(struct arena *a, const struct nftnl_chain *c);
-const char *kv_rule_text(struct arena *a, const struct nftnl_rule *r);
+/* Fills in attributes the kernel reports but nft leaves out, then prints. */
+const char *kv_rule_text(struct arena *a, struct nftnl_rule *r);
 
 /* The desired side: every table of rs, through nlbuild. */
 int kview_from_ruleset(const struct ruleset *rs, struct kview **ret);

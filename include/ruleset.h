@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "addr.h"
@@ -157,15 +158,38 @@ struct rs_table {
 };
 
 struct ruleset {
-	struct arena arena;		/* names, comments, arrays */
+	struct arena arena;		/* names and comments; the arrays are malloc'd */
 	struct rs_table *tables;
 	size_t n_tables, cap_tables;
 };
 
+/*
+ * Limits.  Tables and sets live in arrays allocated once at full capacity, so
+ * a struct rs_table * or struct rs_set * stays valid for the life of the
+ * ruleset (the compiler keeps pointers to several sets while it fills them).
+ * Chains, rules and elements live in arrays that grow: a pointer to one of
+ * them is valid only until the next add to the same array.
+ */
+#define RS_MAX_TABLES 4
+#define RS_MAX_SETS 32		/* per table; the design uses a fixed handful */
+/*
+ * nft refuses a comment longer than 128 bytes (NFTNL_UDATA_COMMENT_MAXLEN).
+ * A set's whole user data is capped at 256 bytes by the kernel
+ * (NFT_USERDATA_MAXLEN, ERANGE beyond); the typeof description of an ip6
+ * index map takes 170 of them, leaving 83 for the comment: use 80.
+ */
+#define RS_COMMENT_MAX 128
+#define RS_SET_COMMENT_MAX 80
+
 struct ruleset *ruleset_new(void);
 void ruleset_free(struct ruleset *rs);
 
-/* Builders; all return NULL only on out-of-memory. Strings are copied into the arena. */
+/*
+ * Builders; all return NULL only on out-of-memory (or, a programming error
+ * caught by assert(), when a fixed limit above is exceeded).  Strings are
+ * copied into the arena; comments are sanitised on the way (see
+ * rs_comment_sanitize), and an empty comment is stored as NULL.
+ */
 struct rs_table *ruleset_add_table(struct ruleset *rs, int family, const char *name, const char *comment);
 struct rs_set *rs_table_add_set(struct ruleset *rs, struct rs_table *t, const char *name,
 				enum rs_set_kind kind, const char *comment);
@@ -189,7 +213,92 @@ struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name)
 #define RS_KEY_MAX 64
 size_t rs_elem_key(const struct rs_table *t, const struct rs_set *s, const struct rs_elem *e, uint8_t *buf);
 size_t rs_elem_data(const struct rs_table *t, const struct rs_set *s, const struct rs_elem *e, uint8_t *buf);
-/* Sorts each set's elements by key bytes, for reproducible output and merge diffs. */
+/*
+ * Sorts each set's elements by key bytes (memcmp), for reproducible output
+ * and merge diffs.  Ties (equal keys) keep a deterministic order: shorter
+ * prefix first, then the order of insertion.  Note that host-order fields
+ * (the numgen index) make the byte order differ from numeric order above 255.
+ */
 void ruleset_sort(struct ruleset *rs);
+
+/* Copies a sanitised comment into the arena: 0, or -ENOMEM. */
+int rs_elem_set_comment(struct ruleset *rs, struct rs_elem *e, const char *comment);
+
+/*
+ * Makes a comment safe for both back ends, which must agree byte for byte:
+ * nft's quoted strings have no escapes at all, so '"' becomes '\'', '\\'
+ * becomes '/', control characters become spaces, invalid UTF-8 becomes '?',
+ * and the result is cut to at most max bytes (RS_COMMENT_MAX or
+ * RS_SET_COMMENT_MAX) without splitting a UTF-8 sequence.  out must hold
+ * max + 1 bytes.  Returns the length written.  Idempotent.
+ */
+size_t rs_comment_sanitize(char *out, size_t max, const char *in);
+
+bool rs_set_kind_is_map(enum rs_set_kind kind);		/* has data (verdict or addr . port) */
+bool rs_set_kind_is_vmap(enum rs_set_kind kind);
+size_t rs_table_addr_len(const struct rs_table *t);	/* 4 (ip) or 16 (ip6) */
+
+/*
+ * For RS_SET_PREFIX: the kernel stores a prefix as an interval, the start
+ * (rs_elem_key) and an end element flagged NFT_SET_ELEM_INTERVAL_END whose
+ * key is the first address after the prefix.  Writes that key and returns its
+ * length, or returns 0 when the prefix reaches the top of the address space
+ * (then there is no end element, as nft does it).
+ */
+size_t rs_elem_key_end(const struct rs_table *t, const struct rs_elem *e, uint8_t *buf);
+
+/*
+ * The nft script back end (print_nft.c).  Every function writes to f and
+ * returns 0, or -EIO if the stream reports an error.
+ *
+ * print_nft_ruleset: the whole ruleset as ONE script for `nft -f`, which
+ * loads it in a single transaction replacing svcnat's tables and nothing
+ * else; for each table:
+ *     table ip svcnat
+ *     delete table ip svcnat
+ *     table ip svcnat {
+ *             comment "..."
+ *
+ *             map service-ips {
+ *                     type ipv4_addr . inet_proto . inet_service : verdict
+ *                     comment "..."
+ *                     elements = {
+ *                             198.18.0.10 . tcp . 80 comment "..." : goto cluster-2,
+ *                             ...
+ *                     }
+ *             }
+ *             ... every set, then every chain:
+ *             chain nat-prerouting {
+ *                     comment "..."
+ *                     type nat hook prerouting priority dstnat; policy accept;
+ *                     jump services comment "..."
+ *             }
+ *     }
+ */
+int print_nft_ruleset(FILE *f, const struct ruleset *rs);
+/* One "table ip svcnat { ... }" block, without the delete preamble. */
+int print_nft_table(FILE *f, const struct rs_table *t);
+
+/* Flags for the declaration printers below. */
+#define PRINT_NFT_ONELINE 0x1	/* "map x { type ...; comment "..."; }" for "add map ip svcnat ..." */
+#define PRINT_NFT_CONTENT 0x2	/* block form only: include the elements / the rules */
+
+/*
+ * A set's or map's declaration.  Block form is indented one tab, as inside a
+ * table block, and ends with a newline; one-line form has no newline.
+ */
+int print_nft_set_decl(FILE *f, const struct rs_table *t, const struct rs_set *s, unsigned flags);
+/* A chain's declaration (type, hook, priority and policy for base chains, comment). */
+int print_nft_chain_decl(FILE *f, const struct rs_table *t, const struct rs_chain *c, unsigned flags);
+/* One element, e.g. `198.18.0.10 . tcp . 80 comment "x" : goto cluster-2`; no newline. */
+int print_nft_elem(FILE *f, const struct rs_table *t, const struct rs_set *s, const struct rs_elem *e);
+/* One rule's statements and comment, e.g. `ct state new jump endpoints-check`; no newline. */
+int print_nft_rule(FILE *f, const struct rs_table *t, const struct rs_rule *r);
+/* One statement; no newline. */
+int print_nft_stmt(FILE *f, const struct rs_table *t, const struct rs_stmt *st);
+/* ` comment "..."`, sanitised and cut to max bytes; nothing for NULL. */
+int print_nft_comment(FILE *f, const char *comment, size_t max);
+/* "ip" or "ip6" (nft's family keyword for the table). */
+const char *print_nft_family(int family);
 
 #endif

@@ -78,4 +78,30 @@ int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,
 struct node *node_get(const struct node *map, const char *key);
 const char *node_type_name(enum node_type t);
 
+/*
+ * Helpers the two parsers share (tree.c).  tree_quote is also meant for
+ * any module that puts a user's value into a message.
+ */
+#define TREE_QUOTE_SIZE 72	/* room for a quoted value, truncated with "..." */
+
+/* A zeroed node of type t at loc (the file name pointer is kept, not copied). */
+struct node *tree_node_new(struct arena *a, enum node_type t, const struct loc *loc);
+/* s[0..len) made printable for a message: escapes, truncation; returns out. */
+const char *tree_quote(char *out, size_t size, const char *s, size_t len);
+/* Byte offset -> line:col (col counts UTF-8 characters), as the parsers report them. */
+struct loc tree_offset_loc(const char *buf, size_t len, size_t off, const char *name);
+/* The reverse: the byte offset of loc's line:col, or len if it is beyond the end. */
+size_t tree_loc_offset(const char *buf, size_t len, const struct loc *loc);
+/* The limit errors, worded the same for YAML and JSON. */
+int tree_check_size(size_t len, const char *name, struct diag *d);
+int tree_error_depth(struct diag *d, const struct loc *loc);
+int tree_error_nodes(struct diag *d, const struct loc *loc);
+/* Reports each repeated key of a mapping at its own position; -EINVAL if there was one. */
+int tree_check_duplicates(const struct node *map, struct diag *d);
+/*
+ * Room for need elements of elem bytes in the malloc'd vector v of *cap:
+ * returns v, moved if it grew, or NULL on out-of-memory (v is then untouched).
+ */
+void *tree_grow(void *v, size_t *cap, size_t need, size_t elem);
+
 #endif

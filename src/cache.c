@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The cache file: "SVCNATC1", the key, then the view as length-prefixed
+ * records.  Binary, because at 10,000 services it holds ~130,000 elements
+ * and is read on every run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "cache.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define CACHE_MAGIC "SVCNATC1"
+#define CACHE_MAX_SIZE (1024u * 1024 * 1024)
+
+int cache_key_get(struct mnl_socket *nl, uint32_t genid, struct cache_key *ret)
+{
+	struct cache_key k;
+	socklen_t len = sizeof(k.netns_cookie);
+	int fd;
+
+	/* The key is compared with memcmp: no stray padding bytes. */
+	memset(&k, 0, sizeof(k));
+	k.genid = genid;
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -EOPNOTSUPP;
+	n = read(fd, k.boot_id, sizeof(k.boot_id) - 1);
+	close(fd);
+	if (n < 32)
+		return -EOPNOTSUPP;
+	k.boot_id[strcspn(k.boot_id, "\n")] = '\0';
+	if (getsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_NETNS_COOKIE, &k.netns_cookie, &len) < 0)
+		return -EOPNOTSUPP;
+	*ret = k;
+	return 0;
+}
+
+/* ---- Writing ---------------------------------------------------------- */
+
+static void put_u32(FILE *f, uint32_t v)
+{
+	fwrite(&v, sizeof(v), 1, f);
+}
+
+static void put_str(FILE *f, const char *s)
+{
+	uint32_t len = s ? (uint32_t)strlen(s) : UINT32_MAX;
+
+	put_u32(f, len);
+	if (s)
+		fwrite(s, 1, len, f);
+}
+
+static void put_elem(FILE *f, const struct kv_elem *e)
+{
+	uint8_t hdr[4] = { e->key_len, e->data_len, e->has_verdict, 0 };
+
+	fwrite(hdr, 1, 4, f);
+	fwrite(e->key, 1, e->key_len, f);
+	fwrite(e->data, 1, e->data_len, f);
+	put_u32(f, (uint32_t)e->verdict);
+	put_str(f, e->chain);
+	put_str(f, e->comment);
+}
+
+static void put_view(FILE *f, const struct kview *v)
+{
+	put_u32(f, (uint32_t)v->n_tables);
+	for (size_t i = 0; i < v->n_tables; i++) {
+		const struct kv_table *t = &v->tables[i];
+
+		put_u32(f, (uint32_t)t->family);
+		put_u32(f, t->present);
+		put_str(f, t->name);
+		put_str(f, t->decl);
+		put_u32(f, (uint32_t)t->n_sets);
+		for (size_t j = 0; j < t->n_sets; j++) {
+			put_str(f, t->sets[j].name);
+			put_str(f, t->sets[j].decl);
+			put_u32(f, (uint32_t)t->sets[j].n_elems);
+			for (size_t k = 0; k < t->sets[j].n_elems; k++)
+				put_elem(f, &t->sets[j].elems[k]);
+		}
+		put_u32(f, (uint32_t)t->n_chains);
+		for (size_t j = 0; j < t->n_chains; j++) {
+			put_str(f, t->chains[j].name);
+			put_str(f, t->chains[j].decl);
+			put_u32(f, (uint32_t)t->chains[j].n_rules);
+			for (size_t k = 0; k < t->chains[j].n_rules; k++)
+				put_str(f, t->chains[j].rules[k]);
+		}
+	}
+}
+
+static int write_file(const char *path, const char *tmp, const struct cache_key *key, const struct kview *v)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	fwrite(CACHE_MAGIC, 1, 8, f);
+	fwrite(key, sizeof(*key), 1, f);
+	put_view(f, v);
+	if (fflush(f) != 0 || ferror(f))
+		r = -EIO;
+	/* No fsync: a cache lost in a crash only costs the next run a dump. */
+	if (fclose(f) != 0 && r == 0)
+		r = -EIO;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	return r;
+}
+
+int cache_save(const char *dir, const struct cache_key *key, const struct kview *v)
+{
+	char path[512], tmp[512];
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.%d.tmp", dir, CACHE_FILE, (int)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (!v) {
+		r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+		return r;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	unlink(tmp);
+	r = write_file(path, tmp, key, v);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* ---- Reading ---------------------------------------------------------- */
+
+struct reader {
+	const uint8_t *p, *end;
+	struct arena *a;
+	bool bad;
+};
+
+static uint32_t get_u32(struct reader *r)
+{
+	uint32_t v = 0;
+
+	if (r->end - r->p < 4) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, 4);
+	r->p += 4;
+	return v;
+}
+
+static const char *get_str(struct reader *r)
+{
+	uint32_t len = get_u32(r);
+	const char *s;
+
+	if (len == UINT32_MAX || r->bad)
+		return NULL;
+	if ((size_t)(r->end - r->p) < len) {
+		r->bad = true;
+		return NULL;
+	}
+	s = arena_strndup(r->a, (const char *)r->p, len);
+	r->p += len;
+	if (!s)
+		r->bad = true;
+	return s;
+}
+
+static void *get_array(struct reader *r, uint32_t n, size_t size)
+{
+	/* Every record takes at least 4 bytes: a count larger than the file left is corrupt. */
+	if (n > (size_t)(r->end - r->p) / 4 + 1) {
+		r->bad = true;
+		return NULL;
+	}
+	return arena_alloc(r->a, ((size_t)n + 1) * size);
+}
+
+static void get_elem(struct reader *r, struct kv_elem *e)
+{
+	if (r->end - r->p < 4) {
+		r->bad = true;
+		return;
+	}
+	e->key_len = r->p[0];
+	e->data_len = r->p[1];
+	e->has_verdict = r->p[2];
+	r->p += 4;
+	if (e->key_len > RS_KEY_MAX || e->data_len > RS_KEY_MAX || r->end - r->p < e->key_len + e->data_len) {
+		r->bad = true;
+		return;
+	}
+	memcpy(e->key, r->p, e->key_len);
+	memcpy(e->data, r->p + e->key_len, e->data_len);
+	r->p += e->key_len + e->data_len;
+	e->verdict = (int32_t)get_u32(r);
+	e->chain = get_str(r);
+	e->comment = get_str(r);
+}
+
+static void get_table(struct reader *r, struct kv_table *t)
+{
+	t->family = (int)get_u32(r);
+	t->present = get_u32(r) != 0;
+	t->name = get_str(r);
+	t->decl = get_str(r);
+	t->n_sets = get_u32(r);
+	t->sets = get_array(r, (uint32_t)t->n_sets, sizeof(*t->sets));
+	for (size_t j = 0; !r->bad && j < t->n_sets; j++) {
+		struct kv_set *s = &t->sets[j];
+
+		s->name = get_str(r);
+		s->decl = get_str(r);
+		s->n_elems = get_u32(r);
+		s->elems = get_array(r, (uint32_t)s->n_elems, sizeof(*s->elems));
+		for (size_t k = 0; !r->bad && k < s->n_elems; k++)
+			get_elem(r, &s->elems[k]);
+	}
+	t->n_chains = r->bad ? 0 : get_u32(r);
+	t->chains = get_array(r, (uint32_t)t->n_chains, sizeof(*t->chains));
+	for (size_t j = 0; !r->bad && j < t->n_chains; j++) {
+		struct kv_chain *c = &t->chains[j];
+
+		c->name = get_str(r);
+		c->decl = get_str(r);
+		c->n_rules = get_u32(r);
+		c->rules = get_array(r, (uint32_t)c->n_rules, sizeof(*c->rules));
+		for (size_t k = 0; !r->bad && k < c->n_rules; k++)
+			c->rules[k] = get_str(r);
+	}
+	if (!t->name || !t->sets || !t->chains)
+		r->bad = true;
+}
+
+static int parse(const uint8_t *buf, size_t len, const struct cache_key *key, struct kview **ret)
+{
+	struct kview *v;
+	struct reader r;
+
+	if (len < 8 + sizeof(*key) || memcmp(buf, CACHE_MAGIC, 8))
+		return -EINVAL;
+	if (memcmp(buf + 8, key, sizeof(*key)))
+		return -ENOENT;	/* another namespace, boot or generation: the kernel may hold anything */
+	v = kview_new();
+	if (!v)
+		return -ENOMEM;
+	r = (struct reader){ .p = buf + 8 + sizeof(*key), .end = buf + len, .a = &v->arena };
+	v->n_tables = get_u32(&r);
+	v->tables = get_array(&r, (uint32_t)v->n_tables, sizeof(*v->tables));
+	for (size_t i = 0; !r.bad && i < v->n_tables; i++)
+		get_table(&r, &v->tables[i]);
+	if (r.bad || r.p != r.end) {
+		kview_free(v);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+int cache_load(const char *dir, const struct cache_key *key, struct kview **ret)
+{
+	char path[512];
+	struct stat st;
+	uint8_t *buf;
+	ssize_t n;
+	int fd, r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CACHE_MAX_SIZE) {
+		close(fd);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	r = n == st.st_size ? parse(buf, (size_t)n, key, ret) : -EINVAL;
+	free(buf);
+	return r;
+}
