@@ -304,8 +304,9 @@ static void print_allocations(FILE *f, const struct model *m, const char *verb)
 
 static void print_script_header(FILE *f, const struct options *o, const struct pipeline *p)
 {
-	fprintf(f, "#!/usr/sbin/nft -f\n# svcnat %s: %zu services, %zu service ports, %zu without endpoints\n",
-		SVCNAT_VERSION, p->stats.services, p->stats.service_ports, p->stats.no_endpoints);
+	fprintf(f, "#!/usr/sbin/nft -f\n# svcnat %s: %zu service%s, %zu service port%s, %zu without endpoints\n",
+		SVCNAT_VERSION, p->stats.services, p->stats.services == 1 ? "" : "s", p->stats.service_ports,
+		p->stats.service_ports == 1 ? "" : "s", p->stats.no_endpoints);
 	fputs("# from:", f);
 	for (size_t i = 0; i < o->n_paths; i++)
 		fprintf(f, " %s", o->paths[i]);
