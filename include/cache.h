@@ -26,7 +26,11 @@ struct cache_key {
 
 /* 0, or -EOPNOTSUPP when the kernel cannot name its netns (SO_NETNS_COOKIE, Linux 5.14+). */
 int cache_key_get(struct mnl_socket *nl, uint32_t genid, struct cache_key *ret);
-/* The cached view when its key equals key; -ENOENT when absent or stale, -EINVAL when corrupt. */
+/*
+ * The cached view when its key equals key (NULL: whatever its key, which
+ * says what the last apply wanted, not what the kernel holds); -ENOENT when
+ * absent or stale, -EINVAL when corrupt.
+ */
 int cache_load(const char *dir, const struct cache_key *key, struct kview **ret);
 /* Atomically replaces the cache; NULL view: removes it. */
 int cache_save(const char *dir, const struct cache_key *key, const struct kview *v);

@@ -266,7 +266,7 @@ static int parse(const uint8_t *buf, size_t len, const struct cache_key *key, st
 
 	if (len < 8 + sizeof(*key) || memcmp(buf, CACHE_MAGIC, 8))
 		return -EINVAL;
-	if (memcmp(buf + 8, key, sizeof(*key)))
+	if (key && memcmp(buf + 8, key, sizeof(*key)))
 		return -ENOENT;	/* another namespace, boot or generation: the kernel may hold anything */
 	v = kview_new();
 	if (!v)

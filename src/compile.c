@@ -586,8 +586,14 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 	}
 	ruleset_sort(rs);
 	for (size_t i = 0; i < rs->n_tables; i++)
-		for (size_t j = 0; j < rs->tables[i].n_sets; j++)
-			dedup_set(&rs->tables[i], &rs->tables[i].sets[j]);
+		for (size_t j = 0; j < rs->tables[i].n_sets; j++) {
+			struct rs_set *s = &rs->tables[i].sets[j];
+
+			dedup_set(&rs->tables[i], s);
+			/* The hairpin set holds each endpoint address once. */
+			if (!strcmp(s->name, SET_HAIRPIN))
+				stats.endpoints += s->n_elems;
+		}
 	*ret_rs = rs;
 	if (ret_stats)
 		*ret_stats = stats;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * svcnat: command line.  The only file that prints: every other module
- * returns errors and fills diagnostics.
+ * svcnat: command line, options, output, and the compile command.  The front
+ * end (this file and cmd_apply.c) is the only part that prints: every other
+ * module returns errors and fills diagnostics.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,49 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libmnl/libmnl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <time.h>
 
-#include "apply.h"
-#include "cache.h"
+#include "cli.h"
 #include "config.h"
 #include "diag.h"
-#include "diff.h"
-#include "kstate.h"
-#include "kview.h"
-#include "lock.h"
-#include "nlbatch.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "ruleset.h"
-
-#include <linux/netfilter.h>
-
-/* Exit status, documented in svcnat(8). */
-enum {
-	EXIT_OK = 0,
-	EXIT_INVALID = 1,	/* invalid input: manifests, configuration, state */
-	EXIT_USAGE = 2,
-	EXIT_KERNEL = 3,	/* the kernel refused, or netlink failed */
-	EXIT_LOCKED = 4,	/* another run holds the lock and --no-wait was given */
-};
-
-enum verbosity {
-	QUIET = -1,
-	NORMAL = 0,
-	VERBOSE = 1,
-};
-
-struct options {
-	const char *config_path;
-	bool config_given;
-	enum verbosity verbosity;
-	struct config config;
-	char **paths;
-	size_t n_paths;
-	bool dry_run;
-	bool full;
-	bool no_wait;
-};
 
 static void usage(FILE *f)
 {
@@ -79,11 +47,13 @@ static void usage(FILE *f)
 	      "      --table NAME                  tableName\n"
 	      "      --state-dir DIR               stateDir\n"
 	      "      --lock-file FILE              lockFile\n"
+	      "      --metrics-file FILE           write Prometheus metrics of the run (textfile collector)\n"
 	      "  -h, --help                    this text\n"
 	      "  -V, --version                 the version\n"
 	      "\n"
 	      "Command options:\n"
-	      "  -f, --filename PATH           a manifest file, a directory (recursive), or - for stdin\n"
+	      "  -f, --filename PATH           a manifest file, a directory (recursive), or - for stdin;\n"
+	      "                                without -f, the configured manifestDir\n"
 	      "      --dry-run                 apply: print what would change, touch nothing\n"
 	      "      --full                    apply: replace the whole table (recovery)\n"
 	      "      --no-wait                 fail (exit 4) instead of waiting for another run\n"
@@ -91,25 +61,74 @@ static void usage(FILE *f)
 	      "See svcnat(8) and svcnat.yaml(5).\n", f);
 }
 
-static void print_diags(const struct diag *d, enum verbosity v)
+/* ---- Output ---------------------------------------------------------- */
+
+/* syslog priorities, which journald reads from a "<N>" line prefix. */
+static const char *journal_prefix(const struct options *o, enum diag_level level)
+{
+	static const char *const prio[] = { [DIAG_ERROR] = "<3>", [DIAG_WARNING] = "<4>", [DIAG_INFO] = "<6>" };
+
+	return o->journal ? prio[level] : "";
+}
+
+static bool shown(const struct options *o, enum diag_level level)
+{
+	return level == DIAG_ERROR || (level == DIAG_WARNING && o->verbosity >= NORMAL) ||
+	       (level == DIAG_INFO && o->verbosity >= VERBOSE);
+}
+
+void cli_log(const struct options *o, enum diag_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!shown(o, level))
+		return;
+	fprintf(stderr, "%ssvcnat: %s", journal_prefix(o, level), level == DIAG_WARNING ? "warning: " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_print_diags(const struct options *o, const struct diag *d)
 {
 	char line[2048];
 
 	for (size_t i = 0; i < d->n; i++) {
 		const struct diag_msg *m = &d->msgs[i];
 
-		if ((m->level == DIAG_INFO && v < VERBOSE) || (m->level == DIAG_WARNING && v < NORMAL))
+		if (!shown(o, m->level))
 			continue;
 		diag_format(m, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
+		fprintf(stderr, "%s%s\n", journal_prefix(o, m->level), line);
 	}
 }
 
-static int fail_input(const struct diag *d, enum verbosity v)
+int cli_fail_input(const struct options *o, const struct diag *d)
 {
-	print_diags(d, v);
-	fprintf(stderr, "svcnat: %zu error%s: nothing was changed\n", d->errors, d->errors == 1 ? "" : "s");
+	cli_print_diags(o, d);
+	cli_log(o, DIAG_ERROR, "%zu error%s: nothing was changed", d->errors, d->errors == 1 ? "" : "s");
 	return EXIT_INVALID;
+}
+
+double cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* systemd sets JOURNAL_STREAM to the device and inode of the stream it connected. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 /* ---- Options ---------------------------------------------------------- */
@@ -123,6 +142,7 @@ enum {
 	OPT_TABLE,
 	OPT_STATE_DIR,
 	OPT_LOCK_FILE,
+	OPT_METRICS_FILE,
 	OPT_DRY_RUN,
 	OPT_FULL,
 	OPT_NO_WAIT,
@@ -186,6 +206,7 @@ static const struct option global_options[] = {
 	{ "table", required_argument, NULL, OPT_TABLE },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "lock-file", required_argument, NULL, OPT_LOCK_FILE },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ 0 }
 };
 
@@ -217,6 +238,9 @@ static int parse_global(int argc, char **argv, struct options *o, struct diag *d
 		case 'V':
 			printf("svcnat %s\n", SVCNAT_VERSION);
 			return EXIT_OK;
+		case OPT_METRICS_FILE:
+			o->metrics_file = optarg;
+			break;
 		case '?':
 			usage(stderr);
 			return EXIT_USAGE;
@@ -232,7 +256,7 @@ static int parse_global(int argc, char **argv, struct options *o, struct diag *d
 	else if (r < 0 && r != -EINVAL)
 		diag_error(d, &(struct loc){ .file = o->config_path }, "cannot read configuration: %s", strerror(-r));
 	if (r < 0)
-		return fail_input(d, o->verbosity);
+		return cli_fail_input(o, d);
 	for (size_t i = 0; i < n_ov; i++)
 		if (apply_override(&o->config, &ov[i]) < 0)
 			return EXIT_USAGE;
@@ -276,10 +300,9 @@ static int parse_command(int argc, char **argv, struct options *o, const char *a
 			argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!o->n_paths && strcmp(argv[0], "delete")) {
-		fprintf(stderr, "svcnat %s: no manifests: give at least one -f PATH\n", argv[0]);
-		return EXIT_USAGE;
-	}
+	/* Without -f, the configured manifest directory: what the systemd units apply. */
+	if (!o->n_paths)
+		o->paths[o->n_paths++] = o->config.manifest_dir;
 	return -1;
 }
 
@@ -321,14 +344,14 @@ static int cmd_compile(struct options *o, struct diag *d)
 
 	if (r == -EINVAL) {
 		pipeline_free(&p);
-		return fail_input(d, o->verbosity);
+		return cli_fail_input(o, d);
 	}
 	if (r < 0) {
 		pipeline_free(&p);
 		fprintf(stderr, "svcnat: %s\n", strerror(-r));
 		return EXIT_INVALID;
 	}
-	print_diags(d, o->verbosity);
+	cli_print_diags(o, d);
 	print_script_header(stdout, o, &p);
 	r = print_nft_ruleset(stdout, p.rs);
 	pipeline_free(&p);
@@ -337,269 +360,6 @@ static int cmd_compile(struct options *o, struct diag *d)
 		return EXIT_INVALID;
 	}
 	return EXIT_OK;
-}
-
-/* ---- apply ----------------------------------------------------------- */
-
-#define APPLY_RETRIES 3
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-struct apply_run {
-	struct options *o;
-	struct mnl_socket *nl;
-	struct kview *want;
-	struct diff *diff;
-	size_t msgs;
-	double start;
-	bool from_cache;	/* the last attempt read the cache, not the kernel */
-};
-
-static int report_kernel_error(const struct nlbatch *b, const struct apply_map *map)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < nlbatch_n_errors(b); i++) {
-		apply_describe_error(map, nlbatch_get_error(b, i), line, sizeof(line));
-		fprintf(stderr, "svcnat: %s\n", line);
-	}
-	fprintf(stderr, "svcnat: the transaction was refused as a whole: the old ruleset is unchanged\n");
-	return EXIT_KERNEL;
-}
-
-/*
- * What the kernel holds: the cache of the last apply when it is provably
- * still true (same boot, netns and generation), else a netlink dump.
- */
-static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_genid)
-{
-	struct cache_key key;
-	uint32_t genid;
-	int r = nl_get_genid(x->nl, &genid);
-
-	x->from_cache = false;
-	if (r == 0 && !x->o->full && cache_key_get(x->nl, genid, &key) == 0 &&
-	    cache_load(x->o->config.state_dir, &key, ret) == 0) {
-		x->from_cache = true;
-		*ret_genid = genid;
-		return 0;
-	}
-	return kstate_dump(x->nl, x->want, ret, ret_genid);
-}
-
-/* After a commit based on genid, the kernel is at genid + 1 unless someone else committed since. */
-static void remember_applied(struct apply_run *x, uint32_t genid)
-{
-	struct cache_key key;
-	uint32_t now;
-
-	if (nl_get_genid(x->nl, &now) == 0 && now == genid && cache_key_get(x->nl, now, &key) == 0)
-		cache_save(x->o->config.state_dir, &key, x->want);
-	else
-		cache_save(x->o->config.state_dir, NULL, NULL);
-}
-
-/* One attempt: read, diff, commit.  -ERESTART: the ruleset changed under us, try again. */
-static int apply_once(struct apply_run *x)
-{
-	struct kview *have = NULL;
-	struct apply_map *map = NULL;
-	struct nlbatch *b = NULL;
-	struct nlbatch_error err;
-	uint32_t genid = 0;
-	int r;
-
-	diff_free(x->diff);
-	x->diff = NULL;
-	r = read_current(x, &have, &genid);
-	if (r < 0) {
-		fprintf(stderr, "svcnat: cannot read svcnat's tables from the kernel: %s\n", strerror(-r));
-		return EXIT_KERNEL;
-	}
-	r = diff_compute(x->want, have, x->o->full, &x->diff);
-	if (r == 0 && (x->o->dry_run || diff_empty(x->diff))) {
-		if (x->o->dry_run)
-			r = apply_print_diff(stdout, x->diff);
-		else if (!x->from_cache)
-			remember_applied(x, genid);
-		goto out;
-	}
-	b = r == 0 ? nlbatch_new(genid) : NULL;
-	if (!b || apply_build_batch(x->diff, b, &map) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	x->msgs = nlbatch_n_msgs(b) + 2;
-	r = nlbatch_commit(b, x->nl, 0, &err);
-	if (r == -ERESTART)
-		goto out;
-	if (r < 0) {
-		r = report_kernel_error(b, map);
-		goto out;
-	}
-	remember_applied(x, genid + 1 ? genid + 1 : 1);
-out:
-	apply_map_free(map);
-	nlbatch_free(b);
-	kview_free(have);
-	if (r == -ENOMEM)
-		fprintf(stderr, "svcnat: out of memory\n");
-	return r == -ERESTART ? r : r < 0 ? EXIT_KERNEL : r;
-}
-
-static void print_summary(const struct apply_run *x)
-{
-	struct apply_summary s;
-
-	if (x->o->verbosity < NORMAL || apply_summarize(x->diff, &s) < 0)
-		return;
-	if (diff_empty(x->diff)) {
-		printf("svcnat: no changes: the kernel already holds this ruleset (%.1f ms)\n", now_ms() - x->start);
-		return;
-	}
-	printf("svcnat: applied: services %zu added, %zu updated, %zu removed; endpoints +%zu -%zu; "
-	       "%zu elements, %zu chains%s changed; %zu netlink messages; %.1f ms\n",
-	       s.services_added, s.services_updated, s.services_removed, s.endpoints_added, s.endpoints_removed,
-	       s.elements, s.chains, s.tables_replaced ? " (whole table loaded)" : "", x->msgs, now_ms() - x->start);
-}
-
-static int apply_pipeline(struct apply_run *x, struct pipeline *p, struct diag *d)
-{
-	int r = pipeline_run(p, &x->o->config, x->o->paths, x->o->n_paths, d);
-
-	if (r == -EINVAL)
-		return fail_input(d, x->o->verbosity);
-	if (r < 0 || kview_from_ruleset(p->rs, &x->want) < 0) {
-		fprintf(stderr, "svcnat: %s\n", strerror(r < 0 ? -r : ENOMEM));
-		return EXIT_INVALID;
-	}
-	print_diags(d, x->o->verbosity);
-	return EXIT_OK;
-}
-
-static int take_lock(const struct options *o)
-{
-	int fd = lock_take(o->config.lock_file, !o->no_wait);
-
-	if (fd == -EWOULDBLOCK)
-		fprintf(stderr, "svcnat: another svcnat run holds %s (--no-wait)\n", o->config.lock_file);
-	else if (fd < 0)
-		fprintf(stderr, "svcnat: cannot lock %s: %s\n", o->config.lock_file, strerror(-fd));
-	return fd;
-}
-
-static int cmd_apply(struct options *o, struct diag *d)
-{
-	struct apply_run x = { .o = o, .start = now_ms() };
-	struct pipeline p = { 0 };
-	int lock = -1, r;
-
-	/* A dry run changes nothing, so it needs no lock and no root beyond reading the kernel. */
-	if (!o->dry_run) {
-		lock = take_lock(o);
-		if (lock < 0)
-			return lock == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_KERNEL;
-	}
-	r = apply_pipeline(&x, &p, d);
-	if (r != EXIT_OK)
-		goto out;
-	r = nl_socket_open(&x.nl);
-	if (r < 0) {
-		fprintf(stderr, "svcnat: cannot open a netlink socket: %s\n", strerror(-r));
-		r = EXIT_KERNEL;
-		goto out;
-	}
-	for (int i = 0; i < APPLY_RETRIES; i++) {
-		r = apply_once(&x);
-		if (r != -ERESTART)
-			break;
-	}
-	if (r == -ERESTART) {
-		fprintf(stderr, "svcnat: the ruleset kept changing while svcnat applied its own: gave up after %d tries\n",
-			APPLY_RETRIES);
-		r = EXIT_KERNEL;
-	}
-	if (r == EXIT_OK && !o->dry_run) {
-		int k = alloc_state_save(&p.new_alloc, o->config.state_dir);
-
-		if (k < 0)
-			fprintf(stderr, "svcnat: warning: the ruleset is applied, but the allocations could not be saved in %s: %s\n",
-				o->config.state_dir, strerror(-k));
-		print_summary(&x);
-	}
-out:
-	if (x.nl)
-		mnl_socket_close(x.nl);
-	diff_free(x.diff);
-	kview_free(x.want);
-	pipeline_free(&p);
-	if (lock >= 0)
-		close(lock);
-	return r;
-}
-
-/* ---- delete ------------------------------------------------------------ */
-
-/* Removes svcnat's tables (both families, when present) in one transaction, and nothing else. */
-static int cmd_delete(struct options *o, struct diag *d)
-{
-	struct kview *want = kview_new(), *have = NULL;
-	struct nlbatch *b = NULL;
-	struct mnl_socket *nl = NULL;
-	struct nlbatch_error err;
-	struct diff *diff = NULL;
-	uint32_t genid;
-	int lock = take_lock(o), r;
-
-	(void)d;
-	if (lock < 0) {
-		kview_free(want);
-		return lock == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_KERNEL;
-	}
-	r = want ? 0 : -ENOMEM;
-	if (r == 0) {
-		want->tables = arena_alloc(&want->arena, 2 * sizeof(*want->tables));
-		r = want->tables ? 0 : -ENOMEM;
-	}
-	if (r == 0) {
-		want->tables[0] = (struct kv_table){ .family = NFPROTO_IPV4, .name = o->config.table };
-		want->tables[1] = (struct kv_table){ .family = NFPROTO_IPV6, .name = o->config.table };
-		want->n_tables = 2;
-		r = nl_socket_open(&nl);
-	}
-	if (r == 0)
-		r = kstate_dump(nl, want, &have, &genid);
-	if (r == 0) {
-		struct kview none = { 0 };
-
-		r = diff_compute(&none, have, false, &diff);
-	}
-	if (r == 0 && !diff_empty(diff) && (b = nlbatch_new(genid))) {
-		struct apply_map *map = NULL;
-
-		r = apply_build_batch(diff, b, &map);
-		if (r == 0 && nlbatch_commit(b, nl, 0, &err) < 0)
-			r = report_kernel_error(b, map) ? -EPERM : 0;
-		apply_map_free(map);
-	}
-	if (r == 0 && o->verbosity >= NORMAL)
-		printf("svcnat: %s\n", diff_empty(diff) ? "no svcnat table to delete" : "deleted svcnat's tables");
-	if (r < 0 && r != -EPERM)
-		fprintf(stderr, "svcnat: cannot delete svcnat's tables: %s\n", strerror(-r));
-	diff_free(diff);
-	nlbatch_free(b);
-	kview_free(have);
-	kview_free(want);
-	if (nl)
-		mnl_socket_close(nl);
-	close(lock);
-	return r < 0 ? EXIT_KERNEL : EXIT_OK;
 }
 
 struct command {
@@ -617,10 +377,12 @@ static const struct command commands[] = {
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
+	double start = cli_now_ms();
 	struct diag d;
 	int r;
 
 	diag_init(&d);
+	o.journal = stderr_is_journal();
 	r = parse_global(argc, argv, &o, &d);
 	if (r >= 0)
 		goto out;
@@ -642,6 +404,12 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "svcnat: unknown command '%s' (see svcnat --help)\n", argv[optind]);
 out:
+	if (o.metrics_file) {
+		int k = metrics_write(o.metrics_file, &o.report, r, cli_now_ms() - start);
+
+		if (k < 0)
+			cli_log(&o, DIAG_WARNING, "cannot write metrics to %s: %s", o.metrics_file, strerror(-k));
+	}
 	free(o.paths);
 	diag_free(&d);
 	return r;

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * svcnat apply and svcnat delete: the front end of the kernel side.  Reads
+ * what svcnat's tables hold (the record of the last apply when it provably
+ * still holds, else a netlink dump), diffs, commits one batch guarded by the
+ * generation id, retries when another writer got in between.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "apply.h"
+#include "cache.h"
+#include "cli.h"
+#include "diff.h"
+#include "kstate.h"
+#include "kview.h"
+#include "lock.h"
+#include "nlbatch.h"
+#include "pipeline.h"
+
+#include <linux/netfilter.h>
+
+#define APPLY_RETRIES 3
+
+struct apply_run {
+	struct options *o;
+	struct mnl_socket *nl;
+	struct kview *want;
+	struct diff *diff;
+	size_t msgs;
+	double start;
+	bool from_cache;	/* the last attempt read the cache, not the kernel */
+	bool drift;		/* the kernel differed from what the last apply left */
+};
+
+static int report_kernel_error(const struct options *o, const struct nlbatch *b, const struct apply_map *map)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < nlbatch_n_errors(b); i++) {
+		apply_describe_error(map, nlbatch_get_error(b, i), line, sizeof(line));
+		cli_log(o, DIAG_ERROR, "%s", line);
+	}
+	cli_log(o, DIAG_ERROR, "the transaction was refused as a whole: the old ruleset is unchanged");
+	return EXIT_KERNEL;
+}
+
+/*
+ * What the kernel holds: the cache of the last apply when it is provably
+ * still true (same boot, netns and generation), else a netlink dump.
+ */
+static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_genid)
+{
+	struct cache_key key;
+	uint32_t genid;
+	int r = nl_get_genid(x->nl, &genid);
+
+	x->from_cache = false;
+	if (r == 0 && !x->o->full && cache_key_get(x->nl, genid, &key) == 0 &&
+	    cache_load(x->o->config.state_dir, &key, ret) == 0) {
+		x->from_cache = true;
+		*ret_genid = genid;
+		return 0;
+	}
+	return kstate_dump(x->nl, x->want, ret, ret_genid);
+}
+
+/* After a commit based on genid, the kernel is at genid + 1 unless someone else committed since. */
+static void remember_applied(struct apply_run *x, uint32_t genid)
+{
+	struct cache_key key;
+	uint32_t now;
+
+	if (nl_get_genid(x->nl, &now) == 0 && now == genid && cache_key_get(x->nl, now, &key) == 0)
+		cache_save(x->o->config.state_dir, &key, x->want);
+	else
+		cache_save(x->o->config.state_dir, NULL, NULL);
+}
+
+/*
+ * Changes with unchanged manifests are drift: the record of the last apply
+ * (whatever generation it was for) already wanted what is wanted now.
+ */
+static bool is_drift(const struct apply_run *x)
+{
+	struct kview *last = NULL;
+	struct diff *d = NULL;
+	bool drift;
+
+	if (cache_load(x->o->config.state_dir, NULL, &last) < 0)
+		return false;
+	drift = diff_compute(x->want, last, false, &d) == 0 && diff_empty(d);
+	diff_free(d);
+	kview_free(last);
+	return drift;
+}
+
+/* One attempt: read, diff, commit.  -ERESTART: the ruleset changed under us, try again. */
+static int apply_once(struct apply_run *x)
+{
+	struct kview *have = NULL;
+	struct apply_map *map = NULL;
+	struct nlbatch *b = NULL;
+	struct nlbatch_error err;
+	uint32_t genid = 0;
+	int r;
+
+	diff_free(x->diff);
+	x->diff = NULL;
+	r = read_current(x, &have, &genid);
+	if (r < 0) {
+		cli_log(x->o, DIAG_ERROR, "cannot read svcnat's tables from the kernel: %s", strerror(-r));
+		return EXIT_KERNEL;
+	}
+	r = diff_compute(x->want, have, x->o->full, &x->diff);
+	if (r == 0 && (x->o->dry_run || diff_empty(x->diff))) {
+		if (x->o->dry_run)
+			r = apply_print_diff(stdout, x->diff);
+		else if (!x->from_cache)
+			remember_applied(x, genid);
+		goto out;
+	}
+	x->drift = r == 0 && !x->from_cache && !x->o->full && is_drift(x);
+	b = r == 0 ? nlbatch_new(genid) : NULL;
+	if (!b || apply_build_batch(x->diff, b, &map) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	x->msgs = nlbatch_n_msgs(b) + 2;
+	r = nlbatch_commit(b, x->nl, 0, &err);
+	if (r == -ERESTART)
+		goto out;
+	if (r < 0) {
+		r = report_kernel_error(x->o, b, map);
+		goto out;
+	}
+	remember_applied(x, genid + 1 ? genid + 1 : 1);
+out:
+	apply_map_free(map);
+	nlbatch_free(b);
+	kview_free(have);
+	if (r == -ENOMEM)
+		cli_log(x->o, DIAG_ERROR, "out of memory");
+	return r == -ERESTART ? r : r < 0 ? EXIT_KERNEL : r;
+}
+
+/*
+ * The one-line summary.  Quiet runs stay silent only when nothing changed:
+ * a cron run that repaired something says what.
+ */
+static void print_summary(const struct apply_run *x)
+{
+	const struct options *o = x->o;
+	struct apply_summary s;
+
+	if (apply_summarize(x->diff, &s) < 0)
+		return;
+	if (diff_empty(x->diff)) {
+		if (o->verbosity >= NORMAL)
+			printf("svcnat: no changes: the kernel already holds this ruleset (%.1f ms)\n",
+			       cli_now_ms() - x->start);
+		return;
+	}
+	printf("svcnat: %s: services %zu added, %zu updated, %zu removed; endpoints +%zu -%zu; "
+	       "%zu elements, %zu chains%s changed; %zu netlink messages; %.1f ms\n",
+	       x->drift ? "repaired drift (the kernel differed from the last apply)" : "applied",
+	       s.services_added, s.services_updated, s.services_removed, s.endpoints_added, s.endpoints_removed,
+	       s.elements, s.chains, s.tables_replaced ? " (whole table loaded)" : "", x->msgs, cli_now_ms() - x->start);
+}
+
+static void fill_report(struct apply_run *x, const struct pipeline *p)
+{
+	struct run_report *rep = &x->o->report;
+	struct apply_summary s = { 0 };
+
+	rep->ran = true;
+	rep->services = p->stats.services;
+	rep->service_ports = p->stats.service_ports;
+	rep->endpoints = p->stats.endpoints;
+	rep->no_endpoints = p->stats.no_endpoints;
+	if (x->diff && apply_summarize(x->diff, &s) == 0) {
+		rep->elements_changed = s.elements;
+		rep->chains_changed = s.chains;
+	}
+	rep->netlink_messages = x->msgs;
+	rep->drift_repaired = x->drift;
+}
+
+static int apply_pipeline(struct apply_run *x, struct pipeline *p, struct diag *d)
+{
+	int r = pipeline_run(p, &x->o->config, x->o->paths, x->o->n_paths, d);
+
+	if (r == -EINVAL)
+		return cli_fail_input(x->o, d);
+	if (r < 0 || kview_from_ruleset(p->rs, &x->want) < 0) {
+		cli_log(x->o, DIAG_ERROR, "%s", strerror(r < 0 ? -r : ENOMEM));
+		return EXIT_INVALID;
+	}
+	cli_print_diags(x->o, d);
+	return EXIT_OK;
+}
+
+static int take_lock(const struct options *o)
+{
+	int fd = lock_take(o->config.lock_file, !o->no_wait);
+
+	if (fd == -EWOULDBLOCK)
+		cli_log(o, DIAG_ERROR, "another svcnat run holds %s (--no-wait)", o->config.lock_file);
+	else if (fd < 0)
+		cli_log(o, DIAG_ERROR, "cannot lock %s: %s", o->config.lock_file, strerror(-fd));
+	return fd;
+}
+
+static int apply_with_retries(struct apply_run *x)
+{
+	int r = nl_socket_open(&x->nl);
+
+	if (r < 0) {
+		cli_log(x->o, DIAG_ERROR, "cannot open a netlink socket: %s", strerror(-r));
+		return EXIT_KERNEL;
+	}
+	for (int i = 0; i < APPLY_RETRIES; i++) {
+		r = apply_once(x);
+		if (r != -ERESTART)
+			return r;
+		cli_log(x->o, DIAG_INFO, "the ruleset changed while svcnat read it: reading again");
+	}
+	cli_log(x->o, DIAG_ERROR, "the ruleset kept changing while svcnat applied its own: gave up after %d tries",
+		APPLY_RETRIES);
+	return EXIT_KERNEL;
+}
+
+int cmd_apply(struct options *o, struct diag *d)
+{
+	struct apply_run x = { .o = o, .start = cli_now_ms() };
+	struct pipeline p = { 0 };
+	int lock = -1, r;
+
+	/* A dry run changes nothing, so it takes no lock. */
+	if (!o->dry_run) {
+		lock = take_lock(o);
+		if (lock < 0)
+			return lock == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_KERNEL;
+	}
+	r = apply_pipeline(&x, &p, d);
+	if (r == EXIT_OK)
+		r = apply_with_retries(&x);
+	if (r == EXIT_OK && !o->dry_run) {
+		int k = alloc_state_save(&p.new_alloc, o->config.state_dir);
+
+		if (k < 0)
+			cli_log(o, DIAG_WARNING, "the ruleset is applied, but the allocations could not be saved in %s: %s",
+				o->config.state_dir, strerror(-k));
+		print_summary(&x);
+	}
+	if (p.rs)
+		fill_report(&x, &p);
+	if (x.nl)
+		mnl_socket_close(x.nl);
+	diff_free(x.diff);
+	kview_free(x.want);
+	pipeline_free(&p);
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+/* ---- delete ------------------------------------------------------------ */
+
+/* A view naming svcnat's tables of both families, with nothing in them. */
+static struct kview *own_tables(const struct options *o)
+{
+	struct kview *v = kview_new();
+
+	if (!v)
+		return NULL;
+	v->tables = arena_alloc(&v->arena, 2 * sizeof(*v->tables));
+	if (!v->tables) {
+		kview_free(v);
+		return NULL;
+	}
+	v->tables[0] = (struct kv_table){ .family = NFPROTO_IPV4, .name = o->config.table };
+	v->tables[1] = (struct kv_table){ .family = NFPROTO_IPV6, .name = o->config.table };
+	v->n_tables = 2;
+	return v;
+}
+
+static int delete_tables(struct options *o, struct mnl_socket *nl, bool *ret_any)
+{
+	struct kview *want = own_tables(o), *have = NULL, none = { 0 };
+	struct apply_map *map = NULL;
+	struct nlbatch *b = NULL;
+	struct nlbatch_error err;
+	struct diff *diff = NULL;
+	uint32_t genid = 0;
+	int r = want ? kstate_dump(nl, want, &have, &genid) : -ENOMEM;
+
+	if (r == 0)
+		r = diff_compute(&none, have, false, &diff);
+	if (r == 0 && !diff_empty(diff)) {
+		b = nlbatch_new(genid);
+		r = b ? apply_build_batch(diff, b, &map) : -ENOMEM;
+		if (r == 0 && nlbatch_commit(b, nl, 0, &err) < 0)
+			r = err.error == -ERESTART ? -ERESTART : -ECANCELED;
+		if (r == -ECANCELED)
+			report_kernel_error(o, b, map);
+	}
+	*ret_any = diff && !diff_empty(diff);
+	apply_map_free(map);
+	nlbatch_free(b);
+	diff_free(diff);
+	kview_free(have);
+	kview_free(want);
+	return r;
+}
+
+/* Removes svcnat's tables (both families, when present) in one transaction, and nothing else. */
+int cmd_delete(struct options *o, struct diag *d)
+{
+	struct mnl_socket *nl = NULL;
+	int lock = take_lock(o), r;
+	bool any = false;
+
+	(void)d;
+	if (lock < 0)
+		return lock == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_KERNEL;
+	r = nl_socket_open(&nl);
+	for (int i = 0; r == 0 && i < APPLY_RETRIES; i++) {
+		r = delete_tables(o, nl, &any);
+		if (r != -ERESTART)
+			break;
+	}
+	if (r == 0) {
+		cache_save(o->config.state_dir, NULL, NULL);
+		if (o->verbosity >= NORMAL)
+			printf("svcnat: %s\n", any ? "deleted svcnat's tables" : "no svcnat table to delete");
+	} else if (r != -ECANCELED) {
+		cli_log(o, DIAG_ERROR, "cannot delete svcnat's tables: %s", strerror(-r));
+	}
+	if (nl)
+		mnl_socket_close(nl);
+	close(lock);
+	return r < 0 ? EXIT_KERNEL : EXIT_OK;
+}
