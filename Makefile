@@ -33,7 +33,10 @@ Q = @
 endif
 
 SRCS = $(wildcard src/*.c)
-LIB_OBJS = $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRCS)))
+# The front end (main.c, cmd_*.c) prints; everything else is the library the tests link.
+CLI_SRCS = src/main.c $(wildcard src/cmd_*.c)
+CLI_OBJS = $(patsubst src/%.c,$(BUILD)/%.o,$(CLI_SRCS))
+LIB_OBJS = $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out $(CLI_SRCS),$(SRCS)))
 UNIT_SRCS = $(wildcard test/unit/*.c)
 UNIT_BINS = $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -45,7 +48,7 @@ $(BUILD)/%.o: src/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/svcnat: $(BUILD)/main.o $(LIB_OBJS)
+$(BUILD)/svcnat: $(CLI_OBJS) $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
