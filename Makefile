@@ -76,18 +76,117 @@ check: deps all $(UNIT_BINS) $(TEST_TOOLS)
 demo: deps all
 	$(Q)BUILD=$(BUILD) ./test/demo
 
+UNITS = svcnat.service svcnat.path svcnat-reconcile.timer
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/svcnat/manifests $(DESTDIR)$(SYSCONFDIR)/cron.d
 	install -m 0755 $(BUILD)/svcnat $(DESTDIR)$(SBINDIR)/svcnat
 	install -m 0644 man/svcnat.8 $(DESTDIR)$(MANDIR)/man8/svcnat.8
 	install -m 0644 man/svcnat.yaml.5 $(DESTDIR)$(MANDIR)/man5/svcnat.yaml.5
+	for u in $(UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	sed 's|svcnat -q|$(SBINDIR)/svcnat -q|' contrib/cron/svcnat > $(DESTDIR)$(SYSCONFDIR)/cron.d/svcnat.example
+	@# The configuration is the administrator's: never overwrite it.
+	test -e $(DESTDIR)$(SYSCONFDIR)/svcnat/svcnat.yaml || \
+		install -m 0644 contrib/svcnat.yaml $(DESTDIR)$(SYSCONFDIR)/svcnat/svcnat.yaml
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/svcnat $(DESTDIR)$(MANDIR)/man8/svcnat.8 \
-	      $(DESTDIR)$(MANDIR)/man5/svcnat.yaml.5
+	      $(DESTDIR)$(MANDIR)/man5/svcnat.yaml.5 $(DESTDIR)$(SYSCONFDIR)/cron.d/svcnat.example
+	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
+	@# The configuration goes only if it is still the example, untouched.
+	if cmp -s contrib/svcnat.yaml $(DESTDIR)$(SYSCONFDIR)/svcnat/svcnat.yaml; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/svcnat/svcnat.yaml; fi
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/svcnat/manifests $(DESTDIR)$(SYSCONFDIR)/svcnat 2>/dev/null
 
 clean:
 	rm -rf build build-sanitize
 
 .PHONY: all check demo deps install uninstall clean
 -include $(wildcard $(BUILD)/*.d $(BUILD)/test/*.d)
+
+# ---- Fuzzing (libFuzzer): make fuzz [FUZZ_TIME=60], make fuzz-smoke ---------------
+# Harnesses are test/fuzz/fuzz_NAME.c.  With clang they are libFuzzer binaries in
+# $(FUZZ_BUILD) (ASan + UBSan), run for FUZZ_TIME seconds each on the seed corpus
+# test/fuzz/corpus/NAME (new inputs go to $(FUZZ_BUILD)/corpus/NAME, crashes to
+# $(FUZZ_BUILD)/artifacts/NAME/).  With $(CC) and test/fuzz/driver.c they are plain
+# programs, $(BUILD)/test/fuzz_NAME FILE..., that test/fuzz-regressions.sh runs under
+# "make check" on test/fuzz/regressions/NAME and the corpus.
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_SMOKE_TIME ?= 10
+FUZZ_MAX_LEN ?= 262144
+FUZZ_TIMEOUT ?= 30
+FUZZ_RSS_MB ?= 4096
+FUZZ_TARGETS = yaml json pipeline config state
+FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_LIB_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+FUZZ_BINS = $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_DRIVERS = $(patsubst %,$(BUILD)/test/fuzz_%,$(FUZZ_TARGETS))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SANITIZE) -c -o $@ $<
+
+# Linked through an archive, so that a harness pulls in only the modules it uses.
+$(FUZZ_BUILD)/libsvcnat.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libsvcnat.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test/libsvcnat-fuzz.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/test/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/driver.c $(BUILD)/test/libsvcnat-fuzz.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Runs every fuzzer for $(1) seconds; lists the crashes and fails if there were any.
+define fuzz_run
+	@mkdir -p $(FUZZ_BUILD)/logs; failed=; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+		echo "  FUZZ    $$t: $(1) s, log $(FUZZ_BUILD)/logs/fuzz_$$t.log"; \
+		dict=; [ -f test/fuzz/$$t.dict ] && dict=-dict=test/fuzz/$$t.dict; \
+		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(1) -max_len=$(FUZZ_MAX_LEN) \
+			-timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $$dict \
+			$(FUZZ_BUILD)/corpus/$$t test/fuzz/corpus/$$t >$(FUZZ_BUILD)/logs/fuzz_$$t.log 2>&1 || \
+			{ failed="$$failed $$t"; grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' \
+				$(FUZZ_BUILD)/logs/fuzz_$$t.log | head -5; }; \
+		grep -E '^stat::number_of_executed_units' $(FUZZ_BUILD)/logs/fuzz_$$t.log | sed 's/^/          /'; \
+	done; \
+	if [ -n "$$failed" ]; then \
+		echo "fuzz: failed:$$failed; inputs in $(FUZZ_BUILD)/artifacts/ (copy them to" \
+		     "test/fuzz/regressions/NAME/ as regression cases)"; exit 1; \
+	fi
+endef
+
+fuzz: $(FUZZ_BINS)
+	$(call fuzz_run,$(FUZZ_TIME))
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(call fuzz_run,$(FUZZ_SMOKE_TIME))
+
+fuzz-drivers: $(FUZZ_DRIVERS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+# test/fuzz-regressions.sh needs the drivers; clean removes the fuzz build too.
+check: $(FUZZ_DRIVERS)
+clean: fuzz-clean
+
+.PHONY: fuzz fuzz-smoke fuzz-drivers fuzz-clean
+.PRECIOUS: $(FUZZ_BUILD)/obj/%.o
+-include $(wildcard $(FUZZ_BUILD)/obj/*.d $(FUZZ_BUILD)/*.d)

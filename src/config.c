@@ -16,7 +16,7 @@ void config_defaults(struct config *c)
 	cidr_list_parse("10.96.0.0/12", &c->service_cidrs, true);
 	strcpy(c->table, "svcnat");
 	strcpy(c->state_dir, "/var/lib/svcnat");
-	strcpy(c->lock_file, "/run/svcnat.lock");
+	strcpy(c->lock_file, "/run/svcnat/svcnat.lock");
 	strcpy(c->manifest_dir, "/etc/svcnat/manifests");
 	if (gethostname(c->hostname, sizeof(c->hostname) - 1) < 0)
 		strcpy(c->hostname, "localhost");

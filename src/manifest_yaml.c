@@ -602,6 +602,24 @@ static int on_close(struct yctx *c)
 	return r;
 }
 
+/*
+ * Anchors are scoped to their document.  The index is dropped, not cleared:
+ * clearing a table sized for one document's million anchors before each of
+ * the next million "---" would be quadratic.  A document counts as a value,
+ * so a file of empty documents is bounded too.
+ */
+static int on_document_start(struct yctx *c, const yaml_event_t *ev)
+{
+	struct loc loc = mark_loc(c, &ev->start_mark);
+
+	c->nanchors = 0;
+	free(c->slots);
+	c->slots = NULL;
+	c->nslots = 0;
+	c->root = NULL;
+	return count_nodes(c, 1, &loc);
+}
+
 static int on_document_end(struct yctx *c)
 {
 	struct doc *doc = arena_alloc(c->a, sizeof(*doc));
@@ -618,12 +636,7 @@ static int on_event(struct yctx *c, const yaml_event_t *ev)
 {
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
-		/* Anchors are scoped to their document. */
-		c->nanchors = 0;
-		if (c->slots)
-			memset(c->slots, 0, c->nslots * sizeof(*c->slots));
-		c->root = NULL;
-		return 0;
+		return on_document_start(c, ev);
 	case YAML_DOCUMENT_END_EVENT:
 		return on_document_end(c);
 	case YAML_SCALAR_EVENT:

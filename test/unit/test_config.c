@@ -39,7 +39,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.masquerade_bit, 14);
 	ck_assert_str_eq(c.table, "svcnat");
 	ck_assert_str_eq(c.state_dir, "/var/lib/svcnat");
-	ck_assert_str_eq(c.lock_file, "/run/svcnat.lock");
+	ck_assert_str_eq(c.lock_file, "/run/svcnat/svcnat.lock");
 	ck_assert_int_eq(c.cluster_cidrs.n, 0);
 }
 END_TEST
