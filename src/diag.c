@@ -43,6 +43,10 @@ int diag_vadd(struct diag *d, enum diag_level level, const struct loc *loc,
 	m->loc = loc ? *loc : (struct loc){ 0 };
 	if (vasprintf(&m->text, fmt, ap) < 0)
 		return -ENOMEM;
+	/* A message is one line: a user's value must not break it (or a terminal). */
+	for (char *c = m->text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	d->n++;
 	return ret;
 }

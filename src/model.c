@@ -91,6 +91,11 @@ static const struct node *want(struct obj *o, const struct node *map, const char
 			  n->type == NODE_SEQ || n->type == NODE_MAP ? "" : " ", shown(n, buf, sizeof(buf)));
 		return NULL;
 	}
+	/* JSON strings may hold \u0000; C string functions would silently cut them there. */
+	if (t == NODE_STRING && strlen(n->str) != n->len) {
+		obj_error(o, n, prefix, key, "contains a NUL character");
+		return NULL;
+	}
 	return n;
 }
 
@@ -144,7 +149,7 @@ static int parse_ip(struct obj *o, const struct node *n, const char *prefix, con
 	if (n->type != NODE_STRING)
 		return obj_error(o, n, prefix, field, "expected an IP address string, found %s %s",
 				 kind_of(n->type), shown(n, buf, sizeof(buf)));
-	if (addr_parse(n->str, ret) < 0)
+	if (strlen(n->str) != n->len || addr_parse(n->str, ret) < 0)
 		return obj_error(o, n, prefix, field, "'%s' is not a valid IP address", n->str);
 	return 0;
 }
