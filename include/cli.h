@@ -48,6 +48,11 @@ struct options {
 	bool dry_run;
 	bool full;
 	bool no_wait;
+	const char *ns;			/* get, describe: -n */
+	bool all_namespaces;		/* get: -A */
+	const char *output;		/* get: -o */
+	char **args;			/* get, describe: positional arguments */
+	size_t n_args;
 	struct run_report report;
 };
 
@@ -61,5 +66,7 @@ double cli_now_ms(void);
 
 int cmd_apply(struct options *o, struct diag *d);
 int cmd_delete(struct options *o, struct diag *d);
+int cmd_get(struct options *o, struct diag *d);
+int cmd_describe(struct options *o, struct diag *d);
 
 #endif

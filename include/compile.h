@@ -14,6 +14,20 @@ struct compile_stats {
 	size_t no_endpoints;	/* service ports without a ready endpoint */
 };
 
+/* An endpoint of a service port: where the DNAT sends it. */
+struct backend {
+	struct addr addr;
+	uint16_t port;
+};
+
+/*
+ * The endpoints of one service port (family 0: any), sorted and unique: the
+ * ready ones, or when none is ready the serving terminating ones, as
+ * kube-proxy does.  *ret is malloc'd (NULL when none).
+ */
+int service_port_backends(const struct service *s, const struct svc_port *p, int family, struct backend **ret,
+			  size_t *ret_n);
+
 /* Compiles every valid, non-ignored service; never fails on user input (validation did that). */
 int compile_ruleset(const struct model *m, const struct config *c, struct ruleset **ret_rs,
 		    struct compile_stats *ret_stats);

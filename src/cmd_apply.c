@@ -22,6 +22,7 @@
 #include "lock.h"
 #include "nlbatch.h"
 #include "pipeline.h"
+#include "snapshot.h"
 
 #include <linux/netfilter.h>
 
@@ -216,6 +217,20 @@ static int take_lock(const struct options *o)
 	return fd;
 }
 
+/* What get and describe show, and the allocations to keep: after the kernel took the ruleset. */
+static void save_state(const struct options *o, const struct pipeline *p)
+{
+	json_t *snap = snapshot_from_model(p->model);
+	int k = alloc_state_save(&p->new_alloc, o->config.state_dir);
+
+	if (k == 0)
+		k = snap ? snapshot_save(o->config.state_dir, snap) : -ENOMEM;
+	if (k < 0)
+		cli_log(o, DIAG_WARNING, "the ruleset is applied, but svcnat's state could not be saved in %s: %s",
+			o->config.state_dir, strerror(-k));
+	json_decref(snap);
+}
+
 static int apply_with_retries(struct apply_run *x)
 {
 	int r = nl_socket_open(&x->nl);
@@ -251,11 +266,7 @@ int cmd_apply(struct options *o, struct diag *d)
 	if (r == EXIT_OK)
 		r = apply_with_retries(&x);
 	if (r == EXIT_OK && !o->dry_run) {
-		int k = alloc_state_save(&p.new_alloc, o->config.state_dir);
-
-		if (k < 0)
-			cli_log(o, DIAG_WARNING, "the ruleset is applied, but the allocations could not be saved in %s: %s",
-				o->config.state_dir, strerror(-k));
+		save_state(o, &p);
 		print_summary(&x);
 	}
 	if (p.rs)
@@ -337,6 +348,7 @@ int cmd_delete(struct options *o, struct diag *d)
 	}
 	if (r == 0) {
 		cache_save(o->config.state_dir, NULL, NULL);
+		snapshot_remove(o->config.state_dir);
 		if (o->verbosity >= NORMAL)
 			printf("svcnat: %s\n", any ? "deleted svcnat's tables" : "no svcnat table to delete");
 	} else if (r != -ECANCELED) {

@@ -34,11 +34,6 @@ enum frontend {
 
 static const char *const front_chain[] = { "cluster", "external", "nodeport" };
 
-struct backend {
-	struct addr addr;
-	uint16_t port;
-};
-
 struct compile_ctx {
 	const struct model *m;
 	const struct config *c;
@@ -66,12 +61,8 @@ static bool addr_usable(const struct ep_addr *a, bool terminating_fallback)
 	return terminating_fallback ? a->serving && a->terminating : a->ready;
 }
 
-/*
- * The endpoints of one service port in one family, sorted and unique.  When
- * none is ready, serving-but-terminating ones are used, as kube-proxy does.
- */
-static int gather_backends(const struct compile_ctx *x, const struct service *s, const struct svc_port *p,
-			   struct backend **ret, size_t *ret_n)
+int service_port_backends(const struct service *s, const struct svc_port *p, int family, struct backend **ret,
+			  size_t *ret_n)
 {
 	size_t cap = 0, n = 0;
 	struct backend *v = NULL;
@@ -82,7 +73,7 @@ static int gather_backends(const struct compile_ctx *x, const struct service *s,
 			uint16_t port = ep_group_target(grp, p);
 
 			for (size_t a = 0; port && a < grp->n_addrs; a++) {
-				if (grp->addrs[a].addr.family != x->family || !addr_usable(&grp->addrs[a], fallback))
+				if ((family && grp->addrs[a].addr.family != family) || !addr_usable(&grp->addrs[a], fallback))
 					continue;
 				if (n == cap) {
 					struct backend *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
@@ -212,7 +203,7 @@ static int compile_port(struct compile_ctx *x, const struct service *s, const st
 	const char *label = port_label(x, s, p);
 	struct backend *be = NULL;
 	size_t k = 0;
-	int r = gather_backends(x, s, p, &be, &k);
+	int r = service_port_backends(s, p, x->family, &be, &k);
 
 	if (r < 0 || !label)
 		return -ENOMEM;

@@ -34,6 +34,9 @@ static void usage(FILE *f)
 	      "  apply [--dry-run] [--full] [--no-wait] -f PATH...\n"
 	      "                                make the kernel hold the compiled ruleset\n"
 	      "  delete [--no-wait]            remove svcnat's tables, and nothing else\n"
+	      "  get services|endpoints [-n NS | -A] [-o wide|json|yaml]\n"
+	      "                                what svcnat has applied, as kubectl shows it\n"
+	      "  describe service NAME [-n NS] one service in detail, with its traffic counters\n"
 	      "\n"
 	      "Global options (before the command):\n"
 	      "  -c, --config FILE             configuration (default " CONFIG_DEFAULT_PATH ")\n"
@@ -268,32 +271,76 @@ static const struct option command_options[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "full", no_argument, NULL, OPT_FULL },
 	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "all-namespaces", no_argument, NULL, 'A' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
 
-static int parse_command(int argc, char **argv, struct options *o, const char *allowed)
+/* Which command options a command takes, by option code. */
+struct command {
+	const char *name;
+	const int *options;	/* 0-terminated */
+	bool positional;	/* takes arguments (get, describe) rather than manifests */
+	int (*run)(struct options *o, struct diag *d);
+};
+
+static bool option_allowed(const struct command *cmd, int c)
+{
+	for (const int *p = cmd->options; *p; p++)
+		if (*p == c)
+			return true;
+	return false;
+}
+
+static int take_option(struct options *o, int c)
+{
+	switch (c) {
+	case 'f':
+		o->paths[o->n_paths++] = optarg;
+		break;
+	case 'n':
+		o->ns = optarg;
+		break;
+	case 'A':
+		o->all_namespaces = true;
+		break;
+	case 'o':
+		o->output = optarg;
+		break;
+	default:
+		o->dry_run |= c == OPT_DRY_RUN;
+		o->full |= c == OPT_FULL;
+		o->no_wait |= c == OPT_NO_WAIT;
+	}
+	return 0;
+}
+
+static int parse_command(int argc, char **argv, struct options *o, const struct command *cmd)
 {
 	int c;
 
-	optind = 1;
+	optind = 0;	/* glibc: 0 also resets getopt's state from the global pass (its "+" mode) */
 	o->paths = calloc((size_t)argc + 1, sizeof(*o->paths));
 	if (!o->paths)
 		return EXIT_INVALID;
-	while ((c = getopt_long(argc, argv, "+f:h", command_options, NULL)) != -1) {
+	/* get and describe take options anywhere, as kubectl does: let getopt permute. */
+	while ((c = getopt_long(argc, argv, cmd->positional ? "f:n:Ao:h" : "+f:n:Ao:h", command_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
 		}
-		if (c == '?' || (c > 255 && !strchr(allowed, c - OPT_DRY_RUN + 'a'))) {
+		if (c == '?' || !option_allowed(cmd, c)) {
 			fprintf(stderr, "svcnat %s: option not valid here (see svcnat --help)\n", argv[0]);
 			return EXIT_USAGE;
 		}
-		if (c == 'f')
-			o->paths[o->n_paths++] = optarg;
-		o->dry_run |= c == OPT_DRY_RUN;
-		o->full |= c == OPT_FULL;
-		o->no_wait |= c == OPT_NO_WAIT;
+		take_option(o, c);
+	}
+	if (cmd->positional) {
+		o->args = argv + optind;
+		o->n_args = (size_t)(argc - optind);
+		return -1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "svcnat %s: unexpected argument '%s' (manifests are given with -f)\n", argv[0],
@@ -362,16 +409,18 @@ static int cmd_compile(struct options *o, struct diag *d)
 	return EXIT_OK;
 }
 
-struct command {
-	const char *name;
-	const char *options;	/* which command options it takes: a=dry-run b=full c=no-wait */
-	int (*run)(struct options *o, struct diag *d);
-};
+static const int compile_opts[] = { 'f', 0 };
+static const int apply_opts[] = { 'f', OPT_DRY_RUN, OPT_FULL, OPT_NO_WAIT, 0 };
+static const int delete_opts[] = { OPT_NO_WAIT, 0 };
+static const int get_opts[] = { 'n', 'A', 'o', 0 };
+static const int describe_opts[] = { 'n', 0 };
 
 static const struct command commands[] = {
-	{ "compile", "", cmd_compile },
-	{ "apply", "abc", cmd_apply },
-	{ "delete", "c", cmd_delete },
+	{ "compile", compile_opts, false, cmd_compile },
+	{ "apply", apply_opts, false, cmd_apply },
+	{ "delete", delete_opts, false, cmd_delete },
+	{ "get", get_opts, true, cmd_get },
+	{ "describe", describe_opts, true, cmd_describe },
 };
 
 int main(int argc, char **argv)
@@ -397,7 +446,7 @@ int main(int argc, char **argv)
 			continue;
 		argv += optind;
 		argc -= optind;
-		r = parse_command(argc, argv, &o, commands[i].options);
+		r = parse_command(argc, argv, &o, &commands[i]);
 		if (r < 0)
 			r = commands[i].run(&o, &d);
 		goto out;

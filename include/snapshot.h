@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The services svcnat last applied, as a JSON state file (stateDir/services.json):
+ * what `svcnat get` and `svcnat describe` show, with the kernel's counters,
+ * without reading the manifests again.
+ */
+#ifndef SVCNAT_SNAPSHOT_H
+#define SVCNAT_SNAPSHOT_H
+
+#include <jansson.h>
+
+#include "model.h"
+
+#define SNAPSHOT_FILE "services.json"
+
+/* The model as JSON (a new reference); NULL on out-of-memory. */
+json_t *snapshot_from_model(const struct model *m);
+/* Atomically (temporary file, rename). */
+int snapshot_save(const char *dir, json_t *snap);
+/* After svcnat delete: nothing is in force. */
+int snapshot_remove(const char *dir);
+/* -ENOENT when no apply has been recorded yet. */
+int snapshot_load(const char *dir, json_t **ret);
+
+#endif

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "snapshot.h"
+
+static json_t *ip_array(const struct ip_list *l)
+{
+	json_t *a = json_array();
+	char buf[ADDR_STRLEN];
+
+	for (size_t i = 0; a && i < l->n; i++)
+		json_array_append_new(a, json_string(addr_to_str(&l->v[i], buf)));
+	return a;
+}
+
+static json_t *port_json(const struct service *s, const struct svc_port *p)
+{
+	json_t *o = json_object(), *eps = json_array();
+	struct backend *be = NULL;
+	size_t n = 0;
+	char buf[ADDR_STRLEN + 16], ip[ADDR_STRLEN];
+
+	if (!o || !eps || service_port_backends(s, p, 0, &be, &n) < 0) {
+		json_decref(o);
+		json_decref(eps);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), be[i].addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+			 addr_to_str(&be[i].addr, ip), be[i].port);
+		json_array_append_new(eps, json_string(buf));
+	}
+	free(be);
+	json_object_set_new(o, "name", json_string(p->name));
+	json_object_set_new(o, "protocol", json_string(proto_name(p->proto)));
+	json_object_set_new(o, "port", json_integer(p->port));
+	if (p->target_name)
+		json_object_set_new(o, "targetPort", json_string(p->target_name));
+	else
+		json_object_set_new(o, "targetPort", json_integer(p->target_port));
+	if (p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER))
+		json_object_set_new(o, "nodePort", json_integer(p->node_port));
+	json_object_set_new(o, "endpoints", eps);
+	return o;
+}
+
+static json_t *service_json(const struct service *s)
+{
+	json_t *o = json_object(), *ports = json_array();
+
+	if (!o || !ports) {
+		json_decref(o);
+		json_decref(ports);
+		return NULL;
+	}
+	json_object_set_new(o, "namespace", json_string(s->ns));
+	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "type", json_string(svc_type_name(s->type)));
+	json_object_set_new(o, "clusterIPs", s->headless ? json_pack("[s]", "None") : ip_array(&s->cluster_ips));
+	json_object_set_new(o, "externalIPs", ip_array(&s->external_ips));
+	json_object_set_new(o, "loadBalancerIngress", ip_array(&s->lb_ips));
+	json_object_set_new(o, "selector", s->selector ? json_string(s->selector) : json_null());
+	json_object_set_new(o, "sessionAffinity", json_string("None"));
+	if (s->ignored_why)
+		json_object_set_new(o, "ignored", json_string(s->ignored_why));
+	for (size_t i = 0; i < s->n_ports; i++)
+		json_array_append_new(ports, port_json(s, &s->ports[i]));
+	json_object_set_new(o, "ports", ports);
+	return o;
+}
+
+json_t *snapshot_from_model(const struct model *m)
+{
+	json_t *snap = json_object(), *svcs = json_array();
+
+	if (!snap || !svcs) {
+		json_decref(snap);
+		json_decref(svcs);
+		return NULL;
+	}
+	json_object_set_new(snap, "version", json_integer(1));
+	for (size_t i = 0; i < m->n_services; i++)
+		if (!m->services[i].invalid)
+			json_array_append_new(svcs, service_json(&m->services[i]));
+	json_object_set_new(snap, "services", svcs);
+	return snap;
+}
+
+int snapshot_save(const char *dir, json_t *snap)
+{
+	char *path = NULL, *tmp = NULL;
+	int r = 0, fd;
+
+	if (asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0 || asprintf(&tmp, "%s/.%s.%d.tmp", dir, SNAPSHOT_FILE,
+									     (int)getpid()) < 0) {
+		free(path);
+		return -ENOMEM;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		r = -errno;
+	unlink(tmp);
+	fd = r ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (r == 0 && fd < 0)
+		r = -errno;
+	if (r == 0 && json_dumpfd(snap, fd, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0)
+		r = -EIO;
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	free(path);
+	free(tmp);
+	return r;
+}
+
+int snapshot_load(const char *dir, json_t **ret)
+{
+	char *path = NULL;
+	json_error_t err;
+	json_t *snap;
+
+	if (asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0)
+		return -ENOMEM;
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return -ENOENT;
+	}
+	snap = json_load_file(path, 0, &err);
+	free(path);
+	if (!snap || !json_is_array(json_object_get(snap, "services"))) {
+		json_decref(snap);
+		return -EINVAL;
+	}
+	*ret = snap;
+	return 0;
+}
+
+int snapshot_remove(const char *dir)
+{
+	char *path = NULL;
+	int r = 0;
+
+	if (asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0)
+		return -ENOMEM;
+	if (unlink(path) < 0 && errno != ENOENT)
+		r = -errno;
+	free(path);
+	return r;
+}
