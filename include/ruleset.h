@@ -39,6 +39,10 @@ enum rs_set_kind {
 	RS_SET_ADDR_ADDR,
 	/* addr prefixes                          (type ipv4_addr; flags interval) */
 	RS_SET_PREFIX,
+	/* daddr . l4proto . dport                (type ipv4_addr . inet_proto . inet_service) */
+	RS_SET_ADDR_PROTO_PORT,
+	/* l4proto . dport                        (type inet_proto . inet_service) */
+	RS_SET_PROTO_PORT,
 };
 
 enum rs_verdict {
@@ -73,6 +77,7 @@ struct rs_set {
 	const char *name;
 	enum rs_set_kind kind;
 	const char *comment;
+	bool counter;		/* every element counts the packets and bytes that match it ("counter") */
 	struct rs_elem *elems;
 	size_t n_elems, cap_elems;
 };
@@ -100,6 +105,8 @@ enum rs_stmt_kind {
 	RS_ST_REJECT,			/* reject (ICMP port unreachable) */
 	RS_ST_COUNTER,			/* counter */
 	RS_ST_VERDICT,			/* accept | drop | return | jump <chain> | goto <chain> */
+	RS_ST_DADDR_PROTO_DPORT_IN_SET,	/* ip daddr . meta l4proto . th dport @<set> */
+	RS_ST_PROTO_DPORT_IN_SET,	/* meta l4proto . th dport @<set> */
 };
 
 struct rs_stmt {

@@ -352,6 +352,7 @@ static void print_key(FILE *f, const struct rs_table *t, const struct rs_set *s,
 	char buf[ADDR_STRLEN];
 	uint32_t u;
 	bool addr_first = s->kind == RS_SET_ADDR_PROTO_PORT_VMAP || s->kind == RS_SET_ADDR_PROTO_PORT_INDEX_MAP ||
+			  s->kind == RS_SET_ADDR_PROTO_PORT ||
 			  s->kind == RS_SET_ADDR || s->kind == RS_SET_ADDR_ADDR || s->kind == RS_SET_PREFIX;
 
 	if (addr_first) {

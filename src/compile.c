@@ -24,6 +24,9 @@
 #define SET_NO_EP_NODEPORTS "no-endpoint-nodeports"
 #define SET_CLUSTER_IPS "cluster-ips"
 #define SET_HAIRPIN "hairpin"
+#define SET_SERVICE_TRAFFIC "service-traffic"
+#define SET_NODEPORT_TRAFFIC "nodeport-traffic"
+#define SET_NODEPORTS "nodeports"
 #define CHAIN_REJECT "reject-chain"
 
 enum frontend {
@@ -42,6 +45,7 @@ struct compile_ctx {
 	int family;
 	struct rs_set *service_ips, *service_nodeports, *backends, *nodeport_backends;
 	struct rs_set *no_ep_services, *no_ep_nodeports, *cluster_ips, *hairpin;
+	struct rs_set *service_traffic, *nodeport_traffic, *nodeports;
 	/* Which "front-K" chains are needed: bit K of each bitmap, plus a list for large K. */
 	uint32_t *used_k[3];
 	size_t max_k;
@@ -140,7 +144,7 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 	struct rs_set *vmap = f == FRONT_NODEPORT ? (k ? x->service_nodeports : x->no_ep_nodeports) :
 						     (k ? x->service_ips : x->no_ep_services);
 	struct rs_set *map = f == FRONT_NODEPORT ? x->nodeport_backends : x->backends;
-	struct rs_elem *e = rs_set_add_elem(x->rs, vmap);
+	struct rs_elem *e = rs_set_add_elem(x->rs, vmap), *b0;
 	uint16_t port = f == FRONT_NODEPORT ? p->node_port : p->port;
 
 	if (!e)
@@ -154,6 +158,20 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 	e->comment = arena_printf(&x->rs->arena, "%s %s%s", label, what, k ? "" : ": no endpoints");
 	if (!e->chain || !e->comment || (k && mark_k_used(x, f, k) < 0))
 		return -ENOMEM;
+	/* Its traffic counter: same key, and the comment svcnat describe sums by. */
+	b0 = rs_set_add_elem(x->rs, f == FRONT_NODEPORT ? x->nodeport_traffic : x->service_traffic);
+	if (!b0)
+		return -ENOMEM;
+	*b0 = (struct rs_elem){ .addr = e->addr, .proto = e->proto, .port = e->port,
+				.comment = arena_printf(&x->rs->arena, "%s %s", label, what) };
+	if (!b0->comment)
+		return -ENOMEM;
+	if (f == FRONT_NODEPORT) {
+		b0 = rs_set_add_elem(x->rs, x->nodeports);
+		if (!b0)
+			return -ENOMEM;
+		*b0 = (struct rs_elem){ .proto = e->proto, .port = e->port };
+	}
 	for (size_t i = 0; i < k; i++) {
 		struct rs_elem *b = rs_set_add_elem(x->rs, map);
 		char buf[ADDR_STRLEN];
@@ -272,9 +290,22 @@ static int add_sets(struct compile_ctx *x)
 	x->cluster_ips = rs_table_add_set(rs, t, SET_CLUSTER_IPS, RS_SET_ADDR, "active ClusterIPs");
 	x->hairpin = rs_table_add_set(rs, t, SET_HAIRPIN, RS_SET_ADDR_ADDR,
 				      "endpoint . endpoint: a pod reaching itself through a service is masqueraded");
+	x->service_traffic = rs_table_add_set(rs, t, SET_SERVICE_TRAFFIC, RS_SET_ADDR_PROTO_PORT,
+					      "packets and bytes to each service IP and port");
+	x->nodeport_traffic = rs_table_add_set(rs, t, SET_NODEPORT_TRAFFIC, RS_SET_PROTO_PORT,
+					       "packets and bytes to each nodePort");
+	/*
+	 * Plain membership, for the counting chain: a lookup in the service-nodeports
+	 * verdict map would make the kernel validate its nat chains as reachable
+	 * from the filter hooks (nft_lookup_validate), and refuse them.
+	 */
+	x->nodeports = rs_table_add_set(rs, t, SET_NODEPORTS, RS_SET_PROTO_PORT, "nodePorts in use");
 	if (!x->service_ips || !x->service_nodeports || !x->backends || !x->nodeport_backends ||
-	    !x->no_ep_services || !x->no_ep_nodeports || !x->cluster_ips || !x->hairpin)
+	    !x->no_ep_services || !x->no_ep_nodeports || !x->cluster_ips || !x->hairpin || !x->service_traffic ||
+	    !x->nodeport_traffic || !x->nodeports)
 		return -ENOMEM;
+	x->service_traffic->counter = true;
+	x->nodeport_traffic->counter = true;
 	return 0;
 }
 
@@ -406,6 +437,46 @@ static int add_dispatch_chain(struct compile_ctx *x, const char *name, const cha
 	return add_nodeport_rules(x, c, np_map);
 }
 
+/*
+ * Every packet to a service (before DNAT, so its destination still names the
+ * service) hits an element of service-traffic or nodeport-traffic, whose
+ * counter svcnat describe reads.  A service IP matches first and returns, so a
+ * service port that happens to equal a nodePort is not counted twice; the
+ * nodePort test is a lookup before the route lookup (fib), so ordinary
+ * forwarded traffic costs one hash lookup and no fib.
+ */
+static int add_count_chain(struct compile_ctx *x)
+{
+	const struct cidr_list *l = &x->c->node_port_addresses;
+	struct rs_chain *c = rs_table_add_chain(x->rs, x->t, "count-traffic",
+						"per service port counters: svcnat describe shows them");
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+
+	if (!r || !stmt(r, RS_ST_DADDR_PROTO_DPORT_IN_SET, SET_SERVICE_TRAFFIC) || !verdict(r, RS_VERDICT_RETURN, NULL))
+		return -ENOMEM;
+	for (size_t i = 0; i < (l->n ? l->n : 1); i++) {
+		struct rs_stmt *st;
+
+		if (l->n && l->v[i].net.family != x->family)
+			continue;
+		r = rs_chain_add_rule(x->rs, c, NULL);
+		if (!r || !stmt(r, RS_ST_PROTO_DPORT_IN_SET, SET_NODEPORTS))
+			return -ENOMEM;
+		if (!l->n && (!rs_rule_add_stmt(r, RS_ST_FIB_DADDR_LOCAL) || !rs_rule_add_stmt(r, RS_ST_DADDR_NOT_LOOPBACK)))
+			return -ENOMEM;
+		if (l->n) {
+			st = rs_rule_add_stmt(r, RS_ST_DADDR_PREFIX);
+			if (!st)
+				return -ENOMEM;
+			st->prefix = l->v[i].net;
+			st->prefix_len = l->v[i].len;
+		}
+		if (!stmt(r, RS_ST_PROTO_DPORT_IN_SET, SET_NODEPORT_TRAFFIC))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int add_reject_chain(struct compile_ctx *x)
 {
 	struct rs_chain *c = rs_table_add_chain(x->rs, x->t, CHAIN_REJECT,
@@ -465,7 +536,15 @@ static int add_jump_chain(struct compile_ctx *x, const char *name, enum rs_chain
 			  int32_t prio, bool new_only, const char *target)
 {
 	struct rs_chain *c = rs_table_add_base_chain(x->rs, x->t, name, type, hook, prio, NULL);
-	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+	struct rs_rule *r;
+
+	/* The pre-DNAT filter chains count every packet first. */
+	if (c && type == RS_CHAIN_FILTER && prio < -100) {
+		r = rs_chain_add_rule(x->rs, c, NULL);
+		if (!r || !verdict(r, RS_VERDICT_JUMP, "count-traffic"))
+			return -ENOMEM;
+	}
+	r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
 
 	if (!r || (new_only && !rs_rule_add_stmt(r, RS_ST_CT_STATE_NEW)) || !verdict(r, RS_VERDICT_JUMP, target))
 		return -ENOMEM;
@@ -495,7 +574,7 @@ static int add_chains(struct compile_ctx *x)
 			       SET_SERVICE_IPS, SET_SERVICE_NODEPORTS) < 0 ||
 	    add_dispatch_chain(x, "endpoints-check", "new connections to service ports without endpoints",
 			       SET_NO_EP_SERVICES, SET_NO_EP_NODEPORTS) < 0 ||
-	    add_cluster_ips_check(x) < 0 || add_masquerading(x) < 0)
+	    add_cluster_ips_check(x) < 0 || add_masquerading(x) < 0 || add_count_chain(x) < 0)
 		return -ENOMEM;
 	if (add_jump_chain(x, "filter-prerouting", RS_CHAIN_FILTER, RS_HOOK_PREROUTING, dstnat - 10, true,
 			   "endpoints-check") < 0 ||

@@ -58,6 +58,7 @@ struct nlbatch {
 	uint32_t end_seq;
 	struct nlbatch_error *errors;
 	size_t n_errors, cap_errors;
+	uintptr_t zero_lo, zero_hi;	/* the zeroed part of the current page, see zero_ahead() */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -77,6 +78,30 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/*
+ * libmnl 1.0.4 does not clear the padding after an attribute's payload, so
+ * bytes malloc'd by nftnl_batch_alloc() would go to the kernel unset (harmless
+ * to the kernel, which ignores padding, but noise under valgrind, and not
+ * reproducible).  Zero the room the next message may take: after
+ * nftnl_batch_update() the current page always has BATCH_MSG_MAX bytes left.
+ * Each byte is cleared once, plus one message's room per page.
+ */
+static void zero_ahead(struct nlbatch *b)
+{
+	char *p = nftnl_batch_buffer(b->batch);
+	uintptr_t at = (uintptr_t)p;
+
+	if (at < b->zero_lo || at > b->zero_hi) {	/* a new page */
+		memset(p, 0, BATCH_MSG_MAX);
+		b->zero_lo = at;
+	} else if (at + BATCH_MSG_MAX > b->zero_hi) {
+		memset((char *)b->zero_hi, 0, at + BATCH_MSG_MAX - b->zero_hi);
+	} else {
+		return;
+	}
+	b->zero_hi = at + BATCH_MSG_MAX;
+}
+
 /* Reserves the record of the next message (before writing it, so OOM leaves no orphan). */
 static struct nlbatch_msg *msg_record(struct nlbatch *b, uint16_t type, const char *what, size_t elem_base)
 {
@@ -87,6 +112,7 @@ static struct nlbatch_msg *msg_record(struct nlbatch *b, uint16_t type, const ch
 		free(copy);
 		return NULL;
 	}
+	zero_ahead(b);
 	m = &b->msgs[b->n_msgs];
 	*m = (struct nlbatch_msg){ .seq = b->seq0 + (uint32_t)b->n_msgs, .type = type, .elem_base = elem_base,
 				   .nlh = nftnl_batch_buffer(b->batch), .what = copy };

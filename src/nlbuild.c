@@ -592,6 +592,11 @@ static void st_build(struct rule_builder *rb, const struct rs_stmt *st)
 		load_key(rb, st->kind == RS_ST_VMAP_DADDR_PROTO_DPORT, 0);
 		e_lookup(rb, NFT_REG_1, st->set, NFT_REG_VERDICT);
 		break;
+	case RS_ST_DADDR_PROTO_DPORT_IN_SET:
+	case RS_ST_PROTO_DPORT_IN_SET:
+		load_key(rb, st->kind == RS_ST_DADDR_PROTO_DPORT_IN_SET, 0);
+		e_lookup(rb, NFT_REG_1, st->set, -1);
+		break;
 	case RS_ST_DNAT_DADDR_PROTO_DPORT_NG:
 	case RS_ST_DNAT_PROTO_DPORT_NG:
 		st_dnat(rb, st, st->kind == RS_ST_DNAT_DADDR_PROTO_DPORT_NG);
@@ -676,6 +681,10 @@ static struct set_layout set_layout(const struct rs_table *t, enum rs_set_kind k
 		return (struct set_layout){ .key_dt = { at, at }, .n_key = 2, .concat = true };
 	case RS_SET_PREFIX:
 		return (struct set_layout){ .flags = NFT_SET_INTERVAL, .key_dt = { at }, .n_key = 1 };
+	case RS_SET_ADDR_PROTO_PORT:
+		return (struct set_layout){ .key_dt = { at, DT_INET_PROTO, DT_INET_SERVICE }, .n_key = 3, .concat = true };
+	case RS_SET_PROTO_PORT:
+		return (struct set_layout){ .key_dt = { DT_INET_PROTO, DT_INET_SERVICE }, .n_key = 2, .concat = true };
 	}
 	assert(!"unknown set kind");
 	return (struct set_layout){ .n_key = 0 };
@@ -820,6 +829,16 @@ struct nftnl_set *nlbuild_set(const struct rs_table *t, const struct rs_set *s)
 			nftnl_set_set_u32(ns, NFTNL_SET_DATA_LEN, vmap ? 0 : concat_len(l.data_dt, l.n_data));
 		}
 		bool udata_ok = put_set_udata(u, t, s, &l);
+
+		/* "counter" in the declaration: the kernel gives every element a counter (NFTA_SET_EXPR). */
+		if (s->counter) {
+			struct nftnl_expr *ctr = nftnl_expr_alloc("counter");
+
+			if (!ctr)
+				udata_ok = false;
+			else
+				nftnl_set_add_expr(ns, ctr);	/* the set takes the expression */
+		}
 
 		assert(udata_ok);	/* RS_SET_COMMENT_MAX keeps it under the kernel's limit */
 		ok = udata_ok &&

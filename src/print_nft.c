@@ -163,6 +163,11 @@ int print_nft_stmt(FILE *f, const struct rs_table *t, const struct rs_stmt *st)
 		print_key_expr(f, t, st->kind == RS_ST_VMAP_DADDR_PROTO_DPORT);
 		fprintf(f, " vmap @%s", st->set);
 		break;
+	case RS_ST_DADDR_PROTO_DPORT_IN_SET:
+	case RS_ST_PROTO_DPORT_IN_SET:
+		print_key_expr(f, t, st->kind == RS_ST_DADDR_PROTO_DPORT_IN_SET);
+		fprintf(f, " @%s", st->set);
+		break;
 	case RS_ST_DNAT_DADDR_PROTO_DPORT_NG:
 	case RS_ST_DNAT_PROTO_DPORT_NG:
 		print_dnat(f, t, st, st->kind == RS_ST_DNAT_DADDR_PROTO_DPORT_NG);
@@ -203,11 +208,13 @@ int print_nft_elem(FILE *f, const struct rs_table *t, const struct rs_set *s, co
 	switch (s->kind) {
 	case RS_SET_ADDR_PROTO_PORT_VMAP:
 	case RS_SET_ADDR_PROTO_PORT_INDEX_MAP:
+	case RS_SET_ADDR_PROTO_PORT:
 		print_addr(f, &e->addr);
 		fputs(" . ", f);
 		/* fall through */
 	case RS_SET_PROTO_PORT_VMAP:
 	case RS_SET_PROTO_PORT_INDEX_MAP:
+	case RS_SET_PROTO_PORT:
 		print_proto(f, e->proto);
 		fprintf(f, " . %u", e->port);
 		if (s->kind == RS_SET_ADDR_PROTO_PORT_INDEX_MAP || s->kind == RS_SET_PROTO_PORT_INDEX_MAP)
@@ -250,6 +257,12 @@ static void print_set_type(FILE *f, const struct rs_table *t, const struct rs_se
 	case RS_SET_PROTO_PORT_VMAP:
 		fputs("type inet_proto . inet_service : verdict", f);
 		break;
+	case RS_SET_ADDR_PROTO_PORT:
+		fprintf(f, "type %s . inet_proto . inet_service", at);
+		break;
+	case RS_SET_PROTO_PORT:
+		fputs("type inet_proto . inet_service", f);
+		break;
 	case RS_SET_ADDR_PROTO_PORT_INDEX_MAP:
 	case RS_SET_PROTO_PORT_INDEX_MAP:
 		fputs("typeof ", f);
@@ -288,13 +301,15 @@ int print_nft_set_decl(FILE *f, const struct rs_table *t, const struct rs_set *s
 	if (flags & PRINT_NFT_ONELINE) {
 		fprintf(f, "%s %s { ", what, s->name);
 		print_set_type(f, t, s, "; ");
-		fputc(';', f);
+		fputs(s->counter ? "; counter;" : ";", f);
 		fputs(print_comment(f, " ", s->comment, RS_SET_COMMENT_MAX) ? "; }" : " }", f);
 		return stream_status(f);
 	}
 	fprintf(f, "\t%s %s {\n\t\t", what, s->name);
 	print_set_type(f, t, s, "\n\t\t");
 	fputc('\n', f);
+	if (s->counter)
+		fputs("\t\tcounter\n", f);
 	if (print_comment(f, "\t\t", s->comment, RS_SET_COMMENT_MAX))
 		fputc('\n', f);
 	if (flags & PRINT_NFT_CONTENT)

@@ -123,7 +123,7 @@ struct rs_set *rs_table_add_set(struct ruleset *rs, struct rs_table *t, const ch
 	struct rs_set *s;
 
 	assert(name_valid(name));
-	assert(kind >= RS_SET_ADDR_PROTO_PORT_VMAP && kind <= RS_SET_PREFIX);
+	assert(kind >= RS_SET_ADDR_PROTO_PORT_VMAP && kind <= RS_SET_PROTO_PORT);
 	assert(t->n_sets < t->cap_sets);
 	if (t->n_sets >= t->cap_sets)
 		return NULL;
@@ -298,10 +298,12 @@ size_t rs_elem_key(const struct rs_table *t, const struct rs_set *s, const struc
 	switch (s->kind) {
 	case RS_SET_ADDR_PROTO_PORT_VMAP:
 	case RS_SET_ADDR_PROTO_PORT_INDEX_MAP:
+	case RS_SET_ADDR_PROTO_PORT:
 		n += put_addr(buf + n, &e->addr, alen);
 		/* fall through */
 	case RS_SET_PROTO_PORT_VMAP:
 	case RS_SET_PROTO_PORT_INDEX_MAP:
+	case RS_SET_PROTO_PORT:
 		n += put_proto(buf + n, e->proto);
 		n += put_port(buf + n, e->port);
 		if (s->kind == RS_SET_ADDR_PROTO_PORT_INDEX_MAP || s->kind == RS_SET_PROTO_PORT_INDEX_MAP)
