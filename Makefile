@@ -73,7 +73,7 @@ TEST_TOOLS = $(BUILD)/test/echo-server $(BUILD)/test/conn-client
 check: deps all $(UNIT_BINS) $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/run-tests
 
-demo: deps all
+demo: deps all $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/demo
 
 UNITS = svcnat.service svcnat.path svcnat-reconcile.timer
@@ -135,21 +135,21 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c
 
 # Linked through an archive, so that a harness pulls in only the modules it uses.
 $(FUZZ_BUILD)/libsvcnat.a: $(FUZZ_LIB_OBJS)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 $(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libsvcnat.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $^ $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 $(BUILD)/test/libsvcnat-fuzz.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 $(BUILD)/test/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/driver.c $(BUILD)/test/libsvcnat-fuzz.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 # Runs every fuzzer for $(1) seconds; lists the crashes and fails if there were any.
 define fuzz_run
@@ -157,10 +157,9 @@ define fuzz_run
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
 		echo "  FUZZ    $$t: $(1) s, log $(FUZZ_BUILD)/logs/fuzz_$$t.log"; \
-		dict=; [ -f test/fuzz/$$t.dict ] && dict=-dict=test/fuzz/$$t.dict; \
 		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(1) -max_len=$(FUZZ_MAX_LEN) \
 			-timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
-			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $$dict \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ -dict=test/fuzz/svcnat.dict \
 			$(FUZZ_BUILD)/corpus/$$t test/fuzz/corpus/$$t >$(FUZZ_BUILD)/logs/fuzz_$$t.log 2>&1 || \
 			{ failed="$$failed $$t"; grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' \
 				$(FUZZ_BUILD)/logs/fuzz_$$t.log | head -5; }; \
