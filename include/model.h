@@ -43,6 +43,12 @@ struct ip_list {
 	size_t n;
 };
 
+struct ip_prefix {
+	struct addr net;
+	uint8_t len;
+	struct loc loc;
+};
+
 struct service {
 	const char *ns;
 	const char *name;
@@ -59,6 +65,19 @@ struct service {
 	struct svc_port *ports;
 	size_t n_ports;
 	const char *selector;		/* "k=v,k2=v2", informational */
+	/* Data-path semantics (svcnat(8), SERVICE SEMANTICS). */
+	bool affinity_client_ip;	/* sessionAffinity: ClientIP */
+	uint32_t affinity_timeout;	/* sessionAffinityConfig.clientIP.timeoutSeconds */
+	bool external_local;		/* externalTrafficPolicy: Local */
+	bool internal_local;		/* internalTrafficPolicy: Local */
+	bool publish_not_ready;		/* publishNotReadyAddresses */
+	struct ip_prefix *source_ranges;	/* loadBalancerSourceRanges */
+	size_t n_source_ranges;
+	uint16_t health_check_node_port;	/* healthCheckNodePort */
+	struct loc health_check_loc;
+	int families[2];		/* ipFamilies (AF_INET/AF_INET6), 0 = unset */
+	size_t n_families;
+	bool dual_stack;		/* ipFamilyPolicy PreferDualStack or RequireDualStack */
 	bool invalid;			/* failed validation; never compiled */
 	struct ep_group **groups;	/* endpoints serving it, after model_index() */
 	size_t n_groups;

@@ -474,6 +474,118 @@ static struct service *new_service(struct model *m)
 	return &m->services[m->n_services++];
 }
 
+/* ---- Service: data-path semantics ------------------------------------- */
+
+#define AFFINITY_DEFAULT_TIMEOUT 10800	/* seconds, as the API server defaults it */
+#define AFFINITY_MAX_TIMEOUT 86400
+
+static int parse_affinity(struct obj *o, const struct node *spec, struct service *s)
+{
+	const struct node *a = want(o, spec, "spec", "sessionAffinity", NODE_STRING);
+	const struct node *cfg = want(o, spec, "spec", "sessionAffinityConfig", NODE_MAP);
+	const struct node *cip = cfg ? want(o, cfg, "spec.sessionAffinityConfig", "clientIP", NODE_MAP) : NULL;
+	int64_t t = AFFINITY_DEFAULT_TIMEOUT;
+
+	if (a && strcmp(a->str, "None") && strcmp(a->str, "ClientIP"))
+		return obj_error(o, a, "spec", "sessionAffinity", "unknown value '%.40s' (expected None or ClientIP)",
+				 a->str);
+	s->affinity_client_ip = a && !strcmp(a->str, "ClientIP");
+	if (cip && want_int(o, cip, "spec.sessionAffinityConfig.clientIP", "timeoutSeconds", 1,
+			    AFFINITY_MAX_TIMEOUT, &t) < 0)
+		return -EINVAL;
+	s->affinity_timeout = (uint32_t)t;
+	return 0;
+}
+
+static int parse_policy(struct obj *o, const struct node *spec, const char *key, bool *ret_local)
+{
+	const struct node *n = want(o, spec, "spec", key, NODE_STRING);
+
+	*ret_local = false;
+	if (!n)
+		return 0;
+	if (!strcmp(n->str, "Local"))
+		*ret_local = true;
+	else if (strcmp(n->str, "Cluster"))
+		return obj_error(o, n, "spec", key, "unknown value '%.40s' (expected Cluster or Local)", n->str);
+	return 0;
+}
+
+static int parse_source_ranges(struct obj *o, const struct node *spec, struct service *s)
+{
+	const struct node *seq = want(o, spec, "spec", "loadBalancerSourceRanges", NODE_SEQ);
+	char field[64];
+	int r = 0;
+
+	if (!seq)
+		return 0;
+	s->source_ranges = arena_alloc(&o->m->arena, (seq->n + 1) * sizeof(*s->source_ranges));
+	if (!s->source_ranges)
+		return -ENOMEM;
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct node *n = seq->items[i];
+		struct ip_prefix *p = &s->source_ranges[s->n_source_ranges];
+
+		snprintf(field, sizeof(field), "loadBalancerSourceRanges[%zu]", i);
+		/* The API server takes surrounding blanks; so do we. */
+		if (n->type != NODE_STRING || strlen(n->str) != n->len || prefix_parse(n->str, &p->net, &p->len) < 0) {
+			r = obj_error(o, n, "spec", field, "'%.60s' is not a CIDR (e.g. 203.0.113.0/24)",
+				      n->type == NODE_STRING ? n->str : kind_of(n->type));
+			continue;
+		}
+		p->loc = n->loc;
+		s->n_source_ranges++;
+	}
+	return r;
+}
+
+static int parse_families(struct obj *o, const struct node *spec, struct service *s)
+{
+	const struct node *fams = want(o, spec, "spec", "ipFamilies", NODE_SEQ);
+	const struct node *pol = want(o, spec, "spec", "ipFamilyPolicy", NODE_STRING);
+	char field[32];
+
+	if (pol && strcmp(pol->str, "SingleStack") && strcmp(pol->str, "PreferDualStack") &&
+	    strcmp(pol->str, "RequireDualStack"))
+		return obj_error(o, pol, "spec", "ipFamilyPolicy",
+				 "unknown value '%.40s' (expected SingleStack, PreferDualStack or RequireDualStack)", pol->str);
+	s->dual_stack = pol && strcmp(pol->str, "SingleStack");
+	for (size_t i = 0; fams && i < fams->n; i++) {
+		const struct node *f = fams->items[i];
+
+		snprintf(field, sizeof(field), "ipFamilies[%zu]", i);
+		if (i >= 2 || f->type != NODE_STRING || (strcmp(f->str, "IPv4") && strcmp(f->str, "IPv6")))
+			return obj_error(o, f, "spec", field, "expected IPv4 or IPv6, at most one of each");
+		s->families[s->n_families] = !strcmp(f->str, "IPv4") ? AF_INET : AF_INET6;
+		if (i == 1 && s->families[0] == s->families[1])
+			return obj_error(o, f, "spec", field, "the two families must differ");
+		s->n_families++;
+	}
+	return 0;
+}
+
+static int parse_semantics(struct obj *o, const struct node *spec, struct service *s)
+{
+	const struct node *hc;
+	int64_t v = 0;
+	int r = 0, k;
+
+	if (parse_affinity(o, spec, s) < 0 || parse_policy(o, spec, "externalTrafficPolicy", &s->external_local) < 0 ||
+	    parse_policy(o, spec, "internalTrafficPolicy", &s->internal_local) < 0 ||
+	    parse_source_ranges(o, spec, s) < 0 || parse_families(o, spec, s) < 0)
+		r = -EINVAL;
+	s->publish_not_ready = want_bool(o, spec, "spec", "publishNotReadyAddresses", false);
+	k = want_int(o, spec, "spec", "healthCheckNodePort", 0, 65535, &v);
+	if (k < 0)
+		r = -EINVAL;
+	else if (k > 0 && v) {
+		hc = node_get(spec, "healthCheckNodePort");
+		s->health_check_node_port = (uint16_t)v;
+		s->health_check_loc = hc->loc;
+	}
+	return r;
+}
+
 static int parse_service(struct obj *o)
 {
 	const struct node *spec;
@@ -498,6 +610,8 @@ static int parse_service(struct obj *o)
 	if (parse_svc_ports(o, spec, s) < 0 ||
 	    parse_ip_list(o, want(o, spec, "spec", "externalIPs", NODE_SEQ), "spec.externalIPs", &s->external_ips) < 0 ||
 	    parse_lb_ingress(o, s) < 0)
+		r = -EINVAL;
+	if (parse_semantics(o, spec, s) < 0)
 		r = -EINVAL;
 	s->selector = selector_string(o, spec);
 	mark_ignored(o, s);
