@@ -18,6 +18,7 @@ struct compile_stats {
 struct backend {
 	struct addr addr;
 	uint16_t port;
+	const char *node;	/* nodeName, or NULL */
 };
 
 /*

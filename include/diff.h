@@ -42,7 +42,11 @@ struct table_diff {
 	size_t n_del_chains;
 	const struct kv_chain **rewrite_chains;	/* desired side: flush, then add its rules */
 	size_t n_rewrite_chains;
-	struct set_diff *sets;		/* one per desired set */
+	const struct kv_set **add_sets;		/* desired side: new sets (session affinity) */
+	size_t n_add_sets;
+	const struct kv_set **del_sets;		/* kernel side */
+	size_t n_del_sets;
+	struct set_diff *sets;		/* one per desired set present on both sides */
 	size_t n_sets;
 };
 
@@ -60,6 +64,7 @@ bool diff_empty(const struct diff *d);
 struct diff_stats {
 	size_t elems_added, elems_deleted;
 	size_t chains_added, chains_deleted, chains_rewritten;
+	size_t sets_added, sets_deleted;
 	size_t tables_created, tables_replaced, tables_deleted;
 };
 void diff_count(const struct diff *d, struct diff_stats *ret);

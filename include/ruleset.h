@@ -43,6 +43,8 @@ enum rs_set_kind {
 	RS_SET_ADDR_PROTO_PORT,
 	/* l4proto . dport                        (type inet_proto . inet_service) */
 	RS_SET_PROTO_PORT,
+	/* saddr, filled by the kernel            (type ipv4_addr; flags dynamic,timeout; timeout T) */
+	RS_SET_ADDR_DYNAMIC,
 };
 
 enum rs_verdict {
@@ -78,6 +80,7 @@ struct rs_set {
 	enum rs_set_kind kind;
 	const char *comment;
 	bool counter;		/* every element counts the packets and bytes that match it ("counter") */
+	uint32_t timeout;	/* RS_SET_ADDR_DYNAMIC: seconds an element lives unless refreshed */
 	struct rs_elem *elems;
 	size_t n_elems, cap_elems;
 };
@@ -107,6 +110,12 @@ enum rs_stmt_kind {
 	RS_ST_VERDICT,			/* accept | drop | return | jump <chain> | goto <chain> */
 	RS_ST_DADDR_PROTO_DPORT_IN_SET,	/* ip daddr . meta l4proto . th dport @<set> */
 	RS_ST_PROTO_DPORT_IN_SET,	/* meta l4proto . th dport @<set> */
+	RS_ST_SADDR_IN_SET,		/* ip saddr @<set> */
+	RS_ST_UPDATE_SADDR,		/* update @<set> { ip saddr } */
+	RS_ST_NUMGEN_ZERO,		/* numgen random mod <mod> 0 */
+	RS_ST_DNAT_TO,			/* dnat ip to <to_addr>:<to_port> (after meta l4proto) */
+	RS_ST_DADDR_EQ,			/* ip daddr <prefix> (a single address: prefix_len 32/128) */
+	RS_ST_DPORT_EQ,			/* th dport <port> */
 };
 
 struct rs_stmt {
@@ -118,6 +127,8 @@ struct rs_stmt {
 	uint32_t mark;			/* MARK_* */
 	uint32_t mod;			/* DNAT_*: numgen modulus */
 	enum rs_verdict verdict;	/* RS_ST_VERDICT */
+	struct addr to_addr;		/* RS_ST_DNAT_TO */
+	uint16_t port;			/* RS_ST_DNAT_TO, RS_ST_DPORT_EQ: host order */
 	const char *chain;		/* RS_ST_VERDICT jump/goto */
 };
 
@@ -178,7 +189,7 @@ struct ruleset {
  * them is valid only until the next add to the same array.
  */
 #define RS_MAX_TABLES 4
-#define RS_MAX_SETS 32		/* per table; the design uses a fixed handful */
+#define RS_MAX_SETS 8192	/* per table: a fixed handful, plus one per session-affinity endpoint */
 /*
  * nft refuses a comment longer than 128 bytes (NFTNL_UDATA_COMMENT_MAXLEN).
  * A set's whole user data is capped at 256 bytes by the kernel
@@ -287,7 +298,7 @@ int print_nft_ruleset(FILE *f, const struct ruleset *rs);
 int print_nft_table(FILE *f, const struct rs_table *t);
 
 /* Flags for the declaration printers below. */
-#define PRINT_NFT_ONELINE 0x1	/* "map x { type ...; comment "..."; }" for "add map ip svcnat ..." */
+#define PRINT_NFT_ONELINE 0x1	/* "map ip svcnat x { type ...; comment "..."; }", to follow "add " */
 #define PRINT_NFT_CONTENT 0x2	/* block form only: include the elements / the rules */
 
 /*

@@ -245,11 +245,33 @@ static int del_chain(struct nlbatch *b, const struct kv_table *kt, const char *c
 	return r;
 }
 
+static int del_set(struct nlbatch *b, const struct kv_table *kt, const char *name)
+{
+	struct nftnl_set *ns = nftnl_set_alloc();
+	char what[160];
+	int r;
+
+	if (!ns)
+		return -ENOMEM;
+	nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, (uint32_t)kt->family);
+	nftnl_set_set_str(ns, NFTNL_SET_TABLE, kt->name);
+	nftnl_set_set_str(ns, NFTNL_SET_NAME, name);
+	snprintf(what, sizeof(what), "delete set '%s'", name);
+	r = nlbatch_add_set(b, NFT_MSG_DELSET, 0, ns, what);
+	nftnl_set_free(ns);
+	return r;
+}
+
 static int update_table(struct nlbatch *b, struct apply_map *m, const struct table_diff *td)
 {
 	const struct rs_table *t = td->want->src;
 	int r = 0;
 
+	for (size_t i = 0; r == 0 && i < td->n_add_sets; i++) {
+		r = add_set_msg(b, t, td->add_sets[i]->src);
+		if (r == 0)
+			r = all_elems(td->add_sets[i]->src, td->add_sets[i], b, m, t);
+	}
 	for (size_t i = 0; r == 0 && i < td->n_add_chains; i++)
 		r = add_chain_msg(b, t, td->add_chains[i]->src);
 	for (size_t i = 0; r == 0 && i < td->n_sets; i++)
@@ -263,11 +285,14 @@ static int update_table(struct nlbatch *b, struct apply_map *m, const struct tab
 		r = add_rules(b, t, td->add_chains[i]->src);
 	for (size_t i = 0; r == 0 && i < td->n_sets; i++)
 		r = add_elems(b, m, t, td->sets[i].want->src, td->sets[i].add, td->sets[i].n_add, false);
-	for (size_t i = 0; r == 0 && i < td->n_del_chains; i++) {
+	/* All flushed before any goes: one may jump to another (session affinity). */
+	for (size_t i = 0; r == 0 && i < td->n_del_chains; i++)
 		r = flush_chain(b, td->have, td->del_chains[i]->name, "flush (to delete)");
-		if (r == 0)
-			r = del_chain(b, td->have, td->del_chains[i]->name);
-	}
+	for (size_t i = 0; r == 0 && i < td->n_del_chains; i++)
+		r = del_chain(b, td->have, td->del_chains[i]->name);
+	/* Last: nothing refers to them any more. */
+	for (size_t i = 0; r == 0 && i < td->n_del_sets; i++)
+		r = del_set(b, td->have, td->del_sets[i]->name);
 	return r;
 }
 
@@ -408,11 +433,21 @@ static void print_update(FILE *f, const struct table_diff *td)
 	const struct rs_table *t = td->want->src;
 	const char *fam = print_nft_family(t->family);
 
+	for (size_t i = 0; i < td->n_add_sets; i++) {
+		fprintf(f, "add ");
+		print_nft_set_decl(f, t, td->add_sets[i]->src, PRINT_NFT_ONELINE);
+		fputc('\n', f);
+		for (size_t k = 0; k < td->add_sets[i]->n_elems; k++) {
+			const struct kv_elem *e = &td->add_sets[i]->elems[k];
+
+			print_elem_lines(f, "add", t, td->add_sets[i]->src, &e, 1, false);
+		}
+	}
 	/* Only regular chains come and go in an update; base chains change the table's shape. */
 	for (size_t i = 0; i < td->n_add_chains; i++) {
-		fprintf(f, "add chain %s %s %s {", fam, t->name, td->add_chains[i]->name);
-		print_nft_comment(f, td->add_chains[i]->src->comment, 128);
-		fputs("; }\n", f);
+		fputs("add ", f);
+		print_nft_chain_decl(f, t, td->add_chains[i]->src, PRINT_NFT_ONELINE);
+		fputc('\n', f);
 	}
 	for (size_t i = 0; i < td->n_sets; i++)
 		print_elem_lines(f, "delete", t, td->sets[i].want->src, td->sets[i].del, td->sets[i].n_del, true);
@@ -426,6 +461,8 @@ static void print_update(FILE *f, const struct table_diff *td)
 		print_elem_lines(f, "add", t, td->sets[i].want->src, td->sets[i].add, td->sets[i].n_add, false);
 	for (size_t i = 0; i < td->n_del_chains; i++)
 		fprintf(f, "delete chain %s %s %s\n", fam, t->name, td->del_chains[i]->name);
+	for (size_t i = 0; i < td->n_del_sets; i++)
+		fprintf(f, "delete set %s %s %s\n", fam, t->name, td->del_sets[i]->name);
 }
 
 int apply_print_diff(FILE *f, const struct diff *d)

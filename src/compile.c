@@ -29,13 +29,32 @@
 #define SET_NODEPORTS "nodeports"
 #define CHAIN_REJECT "reject-chain"
 
+/*
+ * How traffic reached a service port, which decides the endpoints it may use
+ * (traffic policies), whether it is masqueraded, and its chain: the *_LOCAL
+ * kinds (externalTrafficPolicy: Local) keep the client's address.
+ */
 enum frontend {
 	FRONT_CLUSTER,
 	FRONT_EXTERNAL,
 	FRONT_NODEPORT,
+	FRONT_EXTERNAL_LOCAL,
+	FRONT_NODEPORT_LOCAL,
+	N_FRONTENDS,
 };
 
-static const char *const front_chain[] = { "cluster", "external", "nodeport" };
+static const char *const front_chain[] = { "cluster", "external", "nodeport", "external-local", "nodeport-local" };
+
+/* A service port with session affinity, whose chains and sets are emitted after the services. */
+struct affinity_job {
+	const char *name;	/* "affinity-<ns>/<svc>/<proto>/<port>-<kind>" */
+	const char *label;
+	enum frontend f;
+	uint8_t proto;
+	uint32_t timeout;
+	struct backend *be;	/* owned */
+	size_t k;
+};
 
 struct compile_ctx {
 	const struct model *m;
@@ -46,9 +65,11 @@ struct compile_ctx {
 	struct rs_set *service_ips, *service_nodeports, *backends, *nodeport_backends;
 	struct rs_set *no_ep_services, *no_ep_nodeports, *cluster_ips, *hairpin;
 	struct rs_set *service_traffic, *nodeport_traffic, *nodeports;
-	/* Which "front-K" chains are needed: bit K of each bitmap, plus a list for large K. */
-	uint32_t *used_k[3];
+	/* Which "front-K" chains are needed: bit K of each frontend kind's bitmap. */
+	uint32_t *used_k[N_FRONTENDS];
 	size_t max_k;
+	struct affinity_job *aff;
+	size_t n_aff, cap_aff;
 	struct compile_stats *stats;
 };
 
@@ -60,8 +81,11 @@ static int cmp_backends(const void *a, const void *b)
 	return c ? c : (x->port > y->port) - (x->port < y->port);
 }
 
-static bool addr_usable(const struct ep_addr *a, bool terminating_fallback)
+/* publishNotReadyAddresses: every address serves, ready or not. */
+static bool addr_usable(const struct service *s, const struct ep_addr *a, bool terminating_fallback)
 {
+	if (s->publish_not_ready)
+		return true;
 	return terminating_fallback ? a->serving && a->terminating : a->ready;
 }
 
@@ -77,7 +101,8 @@ int service_port_backends(const struct service *s, const struct svc_port *p, int
 			uint16_t port = ep_group_target(grp, p);
 
 			for (size_t a = 0; port && a < grp->n_addrs; a++) {
-				if ((family && grp->addrs[a].addr.family != family) || !addr_usable(&grp->addrs[a], fallback))
+				if ((family && grp->addrs[a].addr.family != family) ||
+				    !addr_usable(s, &grp->addrs[a], fallback))
 					continue;
 				if (n == cap) {
 					struct backend *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
@@ -88,7 +113,7 @@ int service_port_backends(const struct service *s, const struct svc_port *p, int
 					}
 					v = nv;
 				}
-				v[n++] = (struct backend){ grp->addrs[a].addr, port };
+				v[n++] = (struct backend){ grp->addrs[a].addr, port, grp->addrs[a].node_name };
 			}
 		}
 	if (n)
@@ -111,7 +136,7 @@ static int mark_k_used(struct compile_ctx *x, enum frontend f, size_t k)
 	if (k > x->max_k) {
 		size_t words = k / 32 + 1;
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < N_FRONTENDS; i++) {
 			uint32_t *v = realloc(x->used_k[i], words * sizeof(*v));
 
 			if (!v)
@@ -138,53 +163,96 @@ static const char *chain_name(struct compile_ctx *x, enum frontend f, size_t k)
 	return arena_printf(&x->rs->arena, "%s-%zu", front_chain[f], k);
 }
 
-static int add_frontend(struct compile_ctx *x, enum frontend f, const struct addr *ip, const struct svc_port *p,
-			const char *label, const char *what, const struct backend *be, size_t k)
+static bool is_nodeport(enum frontend f)
 {
-	struct rs_set *vmap = f == FRONT_NODEPORT ? (k ? x->service_nodeports : x->no_ep_nodeports) :
-						     (k ? x->service_ips : x->no_ep_services);
-	struct rs_set *map = f == FRONT_NODEPORT ? x->nodeport_backends : x->backends;
-	struct rs_elem *e = rs_set_add_elem(x->rs, vmap), *b0;
-	uint16_t port = f == FRONT_NODEPORT ? p->node_port : p->port;
+	return f == FRONT_NODEPORT || f == FRONT_NODEPORT_LOCAL;
+}
 
-	if (!e)
+static bool is_local(enum frontend f)
+{
+	return f == FRONT_EXTERNAL_LOCAL || f == FRONT_NODEPORT_LOCAL;
+}
+
+/* A service port with session affinity gets its own small chains, one per frontend kind. */
+static const char *affinity_chain(struct compile_ctx *x, const struct service *s, const struct svc_port *p,
+				  enum frontend f, const struct backend *be, size_t k)
+{
+	struct affinity_job *j;
+	const char *name = arena_printf(&x->rs->arena, "affinity-%s/%s/%s/%u-%s", s->ns, s->name,
+					proto_nft_name(p->proto), p->port, front_chain[f]);
+
+	for (size_t i = 0; name && i < x->n_aff; i++)
+		if (!strcmp(x->aff[i].name, name))
+			return name;	/* another IP of the same kind shares it */
+	if (!name)
+		return NULL;
+	if (x->n_aff == x->cap_aff) {
+		struct affinity_job *v = realloc(x->aff, (x->cap_aff = x->cap_aff ? x->cap_aff * 2 : 16) * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		x->aff = v;
+	}
+	j = &x->aff[x->n_aff];
+	*j = (struct affinity_job){ .name = name, .label = port_label(x, s, p), .f = f, .proto = p->proto,
+				    .timeout = s->affinity_timeout, .k = k, .be = malloc(k * sizeof(*be)) };
+	if (!j->be || !j->label) {
+		free(j->be);
+		return NULL;
+	}
+	memcpy(j->be, be, k * sizeof(*be));
+	x->n_aff++;
+	return name;
+}
+
+/* The dispatch element, its counter, and (without affinity) its endpoints in the backends map. */
+static int add_frontend(struct compile_ctx *x, enum frontend f, const struct addr *ip, const struct service *s,
+			const struct svc_port *p, const char *what, const struct backend *be, size_t k)
+{
+	bool np = is_nodeport(f), aff = s->affinity_client_ip && k;
+	const char *label = port_label(x, s, p);
+	struct rs_set *vmap = np ? (k ? x->service_nodeports : x->no_ep_nodeports) : (k ? x->service_ips : x->no_ep_services);
+	struct rs_elem *e = rs_set_add_elem(x->rs, vmap), *b0;
+	uint16_t port = np ? p->node_port : p->port;
+
+	if (!e || !label)
 		return -ENOMEM;
 	if (ip)
 		e->addr = *ip;
 	e->proto = p->proto;
 	e->port = port;
-	e->verdict = RS_VERDICT_GOTO;
-	e->chain = k ? chain_name(x, f, k) : CHAIN_REJECT;
-	e->comment = arena_printf(&x->rs->arena, "%s %s%s", label, what, k ? "" : ": no endpoints");
-	if (!e->chain || !e->comment || (k && mark_k_used(x, f, k) < 0))
+	/* With a Local policy and no endpoint here, drop: the client's load balancer will try another node. */
+	e->verdict = !k && (is_local(f) || (f == FRONT_CLUSTER && s->internal_local)) ? RS_VERDICT_DROP : RS_VERDICT_GOTO;
+	e->chain = aff ? affinity_chain(x, s, p, f, be, k) : k ? chain_name(x, f, k) :
+		   e->verdict == RS_VERDICT_GOTO ? CHAIN_REJECT : NULL;
+	e->comment = arena_printf(&x->rs->arena, "%s %s%s", label, what,
+				  k ? "" : e->verdict == RS_VERDICT_DROP ? ": no local endpoints" : ": no endpoints");
+	if ((e->verdict == RS_VERDICT_GOTO && !e->chain) || !e->comment || (k && !aff && mark_k_used(x, f, k) < 0))
 		return -ENOMEM;
 	/* Its traffic counter: same key, and the comment svcnat describe sums by. */
-	b0 = rs_set_add_elem(x->rs, f == FRONT_NODEPORT ? x->nodeport_traffic : x->service_traffic);
+	b0 = rs_set_add_elem(x->rs, np ? x->nodeport_traffic : x->service_traffic);
 	if (!b0)
 		return -ENOMEM;
 	*b0 = (struct rs_elem){ .addr = e->addr, .proto = e->proto, .port = e->port,
 				.comment = arena_printf(&x->rs->arena, "%s %s", label, what) };
 	if (!b0->comment)
 		return -ENOMEM;
-	if (f == FRONT_NODEPORT) {
+	if (np) {
 		b0 = rs_set_add_elem(x->rs, x->nodeports);
 		if (!b0)
 			return -ENOMEM;
 		*b0 = (struct rs_elem){ .proto = e->proto, .port = e->port };
 	}
-	for (size_t i = 0; i < k; i++) {
-		struct rs_elem *b = rs_set_add_elem(x->rs, map);
+	for (size_t i = 0; !aff && i < k; i++) {
+		struct rs_elem *b = rs_set_add_elem(x->rs, np ? x->nodeport_backends : x->backends);
 		char buf[ADDR_STRLEN];
 
 		if (!b)
 			return -ENOMEM;
+		*b = (struct rs_elem){ .proto = p->proto, .port = port, .index = (uint32_t)i, .to_addr = be[i].addr,
+				       .to_port = be[i].port };
 		if (ip)
 			b->addr = *ip;
-		b->proto = p->proto;
-		b->port = port;
-		b->index = (uint32_t)i;
-		b->to_addr = be[i].addr;
-		b->to_port = be[i].port;
 		b->comment = arena_printf(&x->rs->arena, "%s -> %s%s%s:%u", label, be[i].addr.family == AF_INET6 ? "[" : "",
 					  addr_to_str(&be[i].addr, buf), be[i].addr.family == AF_INET6 ? "]" : "",
 					  be[i].port);
@@ -195,12 +263,23 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 }
 
 static int add_ip_frontends(struct compile_ctx *x, enum frontend f, const struct ip_list *ips, const char *what,
-			    const struct svc_port *p, const char *label, const struct backend *be, size_t k)
+			    const struct service *s, const struct svc_port *p, const struct backend *be, size_t k)
 {
 	for (size_t i = 0; i < ips->n; i++)
-		if (ips->v[i].family == x->family && add_frontend(x, f, &ips->v[i], p, label, what, be, k) < 0)
+		if (ips->v[i].family == x->family && add_frontend(x, f, &ips->v[i], s, p, what, be, k) < 0)
 			return -ENOMEM;
 	return 0;
+}
+
+/* The endpoints on this node (hostnameOverride), for the Local traffic policies. */
+static size_t local_backends(const struct compile_ctx *x, const struct backend *all, size_t n, struct backend *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (all[i].node && !strcmp(all[i].node, x->c->hostname))
+			out[k++] = all[i];
+	return k;
 }
 
 static int add_hairpin(struct compile_ctx *x, const struct backend *be, size_t k)
@@ -218,25 +297,34 @@ static int add_hairpin(struct compile_ctx *x, const struct backend *be, size_t k
 
 static int compile_port(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
 {
-	const char *label = port_label(x, s, p);
-	struct backend *be = NULL;
-	size_t k = 0;
-	int r = service_port_backends(s, p, x->family, &be, &k);
+	struct backend *all = NULL, *local;
+	size_t n = 0, nl;
+	bool np = p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER);
+	enum frontend ext = s->external_local ? FRONT_EXTERNAL_LOCAL : FRONT_EXTERNAL;
+	int r = service_port_backends(s, p, x->family, &all, &n);
 
-	if (r < 0 || !label)
+	local = r == 0 ? malloc((n + 1) * sizeof(*local)) : NULL;
+	if (!local) {
+		free(all);
 		return -ENOMEM;
-	r = add_ip_frontends(x, FRONT_CLUSTER, &s->cluster_ips, "cluster IP", p, label, be, k);
+	}
+	nl = local_backends(x, all, n, local);
+#define BE(local_policy) (local_policy) ? local : all, (local_policy) ? nl : n
+	r = add_ip_frontends(x, FRONT_CLUSTER, &s->cluster_ips, "cluster IP", s, p, BE(s->internal_local));
 	if (r == 0)
-		r = add_ip_frontends(x, FRONT_EXTERNAL, &s->external_ips, "external IP", p, label, be, k);
+		r = add_ip_frontends(x, ext, &s->external_ips, "external IP", s, p, BE(s->external_local));
 	if (r == 0)
-		r = add_ip_frontends(x, FRONT_EXTERNAL, &s->lb_ips, "load-balancer IP", p, label, be, k);
-	if (r == 0 && p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER))
-		r = add_frontend(x, FRONT_NODEPORT, NULL, p, label, "nodePort", be, k);
+		r = add_ip_frontends(x, ext, &s->lb_ips, "load-balancer IP", s, p, BE(s->external_local));
+	if (r == 0 && np)
+		r = add_frontend(x, s->external_local ? FRONT_NODEPORT_LOCAL : FRONT_NODEPORT, NULL, s, p, "nodePort",
+				 BE(s->external_local));
+#undef BE
 	if (r == 0)
-		r = add_hairpin(x, be, k);
+		r = add_hairpin(x, all, n);
 	x->stats->service_ports++;
-	x->stats->no_endpoints += k == 0;
-	free(be);
+	x->stats->no_endpoints += n == 0;
+	free(all);
+	free(local);
 	return r;
 }
 
@@ -344,11 +432,41 @@ static int add_mark(struct compile_ctx *x, struct rs_rule *r)
 	return 0;
 }
 
-/* One of cluster-K, external-K, nodeport-K: mark for masquerade as needed, then pick slot numgen mod K. */
+/*
+ * The masquerade mark a frontend kind needs: external traffic always (its
+ * reply must come back through this node), except with the Local policy,
+ * which keeps the client's address; cluster traffic from outside clusterCIDR,
+ * or all of it with masqueradeAll.
+ */
+static int add_masq_rule(struct compile_ctx *x, struct rs_chain *c, enum frontend f)
+{
+	const struct cidr *inside = cidr_list_family(&x->c->cluster_cidrs, x->family);
+	bool cluster_cond = f == FRONT_CLUSTER && !x->c->masquerade_all;
+	struct rs_rule *r;
+	struct rs_stmt *st;
+
+	if (is_local(f) || (cluster_cond && !inside))
+		return 0;
+	r = rs_chain_add_rule(x->rs, c, cluster_cond ? "masquerade traffic from outside the cluster" :
+				   "masquerade external traffic");
+	if (!r)
+		return -ENOMEM;
+	if (cluster_cond) {
+		st = rs_rule_add_stmt(r, RS_ST_SADDR_NOT_PREFIX);
+		if (!st)
+			return -ENOMEM;
+		st->prefix = inside->net;
+		st->prefix_len = inside->len;
+	}
+	return add_mark(x, r);
+}
+
+/* One of cluster-K, external-K, nodeport-K (and their -local kinds): mark as needed, then slot numgen mod K. */
 static int add_k_chain(struct compile_ctx *x, enum frontend f, size_t k)
 {
-	static const char *const why[] = { "ClusterIP", "external IP and load-balancer IP", "NodePort" };
-	const struct cidr *inside = cidr_list_family(&x->c->cluster_cidrs, x->family);
+	static const char *const why[] = { "ClusterIP", "external IP and load-balancer IP", "NodePort",
+					   "externalTrafficPolicy: Local external IP and load-balancer IP",
+					   "externalTrafficPolicy: Local NodePort" };
 	char comment[160];
 	struct rs_chain *c;
 	struct rs_rule *r;
@@ -357,26 +475,11 @@ static int add_k_chain(struct compile_ctx *x, enum frontend f, size_t k)
 	snprintf(comment, sizeof(comment), "%s traffic to services with %zu endpoint%s: pick one at random", why[f], k,
 		 k == 1 ? "" : "s");
 	c = rs_table_add_chain(x->rs, x->t, chain_name(x, f, k), comment);
-	if (!c)
+	if (!c || add_masq_rule(x, c, f) < 0)
 		return -ENOMEM;
-	if (f != FRONT_CLUSTER || x->c->masquerade_all || inside) {
-		r = rs_chain_add_rule(x->rs, c, f == FRONT_CLUSTER && !x->c->masquerade_all ?
-					"masquerade traffic from outside the cluster" : "masquerade external traffic");
-		if (!r)
-			return -ENOMEM;
-		if (f == FRONT_CLUSTER && !x->c->masquerade_all) {
-			st = rs_rule_add_stmt(r, RS_ST_SADDR_NOT_PREFIX);
-			if (!st)
-				return -ENOMEM;
-			st->prefix = inside->net;
-			st->prefix_len = inside->len;
-		}
-		if (add_mark(x, r) < 0)
-			return -ENOMEM;
-	}
 	r = rs_chain_add_rule(x->rs, c, NULL);
-	st = r ? stmt(r, f == FRONT_NODEPORT ? RS_ST_DNAT_PROTO_DPORT_NG : RS_ST_DNAT_DADDR_PROTO_DPORT_NG,
-		      f == FRONT_NODEPORT ? SET_NODEPORT_BACKENDS : SET_SERVICE_BACKENDS) : NULL;
+	st = r ? stmt(r, is_nodeport(f) ? RS_ST_DNAT_PROTO_DPORT_NG : RS_ST_DNAT_DADDR_PROTO_DPORT_NG,
+		      is_nodeport(f) ? SET_NODEPORT_BACKENDS : SET_SERVICE_BACKENDS) : NULL;
 	if (!st)
 		return -ENOMEM;
 	st->mod = (uint32_t)k;
@@ -385,11 +488,87 @@ static int add_k_chain(struct compile_ctx *x, enum frontend f, size_t k)
 
 static int add_k_chains(struct compile_ctx *x)
 {
-	for (int f = 0; f < 3; f++)
+	for (int f = 0; f < N_FRONTENDS; f++)
 		for (size_t k = 1; k <= x->max_k; k++)
 			if ((x->used_k[f][k / 32] >> (k % 32)) & 1)
 				if (add_k_chain(x, (enum frontend)f, k) < 0)
 					return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Session affinity (ClientIP), as kube-proxy does it: per endpoint a set of
+ * recent clients (entries expire after the timeout unless refreshed) and a
+ * chain that refreshes it and DNATs; the service port's chain sends a known
+ * client to its endpoint, and picks one uniformly for a new client: endpoint i
+ * of K with probability 1/(K-i) of what is left.  Objects here grow with the
+ * endpoints of affinity services only; everything else stays in the maps.
+ */
+static int add_affinity_endpoint(struct compile_ctx *x, const struct affinity_job *j, size_t i, const char **ret_chain)
+{
+	char ip[ADDR_STRLEN];
+	const char *name = arena_printf(&x->rs->arena, "%s-%zu", j->name, i);
+	const char *comment = arena_printf(&x->rs->arena, "%s -> %s:%u: clients of the last %us", j->label,
+					   addr_to_str(&j->be[i].addr, ip), j->be[i].port, j->timeout);
+	struct rs_set *set = name && comment ? rs_table_add_set(x->rs, x->t, name, RS_SET_ADDR_DYNAMIC, comment) : NULL;
+	struct rs_chain *c = set ? rs_table_add_chain(x->rs, x->t, name, comment) : NULL;
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+	struct rs_stmt *st;
+
+	if (!r || !stmt(r, RS_ST_UPDATE_SADDR, name))
+		return -ENOMEM;
+	set->timeout = j->timeout;
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	st = r ? rs_rule_add_stmt(r, RS_ST_L4PROTO) : NULL;
+	if (!st)
+		return -ENOMEM;
+	st->proto = j->proto;
+	st = rs_rule_add_stmt(r, RS_ST_DNAT_TO);
+	if (!st)
+		return -ENOMEM;
+	st->to_addr = j->be[i].addr;
+	st->port = j->be[i].port;
+	*ret_chain = name;
+	return 0;
+}
+
+static int add_affinity(struct compile_ctx *x, const struct affinity_job *j)
+{
+	const char **ep = calloc(j->k, sizeof(*ep));
+	struct rs_chain *c;
+	struct rs_rule *r;
+	int ret = ep ? 0 : -ENOMEM;
+
+	for (size_t i = 0; ret == 0 && i < j->k; i++)
+		ret = add_affinity_endpoint(x, j, i, &ep[i]);
+	c = ret == 0 ? rs_table_add_chain(x->rs, x->t, j->name, "session affinity (ClientIP)") : NULL;
+	if (!c || add_masq_rule(x, c, j->f) < 0)
+		ret = -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < j->k; i++) {
+		r = rs_chain_add_rule(x->rs, c, "a client seen recently keeps its endpoint");
+		if (!r || !stmt(r, RS_ST_SADDR_IN_SET, ep[i]) || !verdict(r, RS_VERDICT_GOTO, ep[i]))
+			ret = -ENOMEM;
+	}
+	for (size_t i = 0; ret == 0 && i < j->k; i++) {
+		struct rs_stmt *st;
+
+		r = rs_chain_add_rule(x->rs, c, i == 0 ? "a new client gets an endpoint at random" : NULL);
+		if (!r)
+			ret = -ENOMEM;
+		else if (i + 1 < j->k && (st = rs_rule_add_stmt(r, RS_ST_NUMGEN_ZERO)))
+			st->mod = (uint32_t)(j->k - i);
+		if (ret == 0 && !verdict(r, RS_VERDICT_GOTO, ep[i]))
+			ret = -ENOMEM;
+	}
+	free(ep);
+	return ret;
+}
+
+static int add_affinity_chains(struct compile_ctx *x)
+{
+	for (size_t i = 0; i < x->n_aff; i++)
+		if (add_affinity(x, &x->aff[i]) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -569,7 +748,7 @@ static int add_chains(struct compile_ctx *x)
 {
 	const int32_t dstnat = -100;
 
-	if (add_reject_chain(x) < 0 || add_k_chains(x) < 0 ||
+	if (add_reject_chain(x) < 0 || add_k_chains(x) < 0 || add_affinity_chains(x) < 0 ||
 	    add_dispatch_chain(x, "services", "dispatch on destination: service IPs, then nodePorts",
 			       SET_SERVICE_IPS, SET_SERVICE_NODEPORTS) < 0 ||
 	    add_dispatch_chain(x, "endpoints-check", "new connections to service ports without endpoints",
@@ -647,8 +826,11 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 
 		if (model_uses_family(m, c, families[i]))
 			r = compile_family(&x);
-		for (int f = 0; f < 3; f++)
+		for (int f = 0; f < N_FRONTENDS; f++)
 			free(x.used_k[f]);
+		for (size_t j = 0; j < x.n_aff; j++)
+			free(x.aff[j].be);
+		free(x.aff);
 	}
 	if (r < 0) {
 		ruleset_free(rs);

@@ -36,12 +36,11 @@ static const char *shape_difference(const struct kv_table *want, const struct kv
 {
 	if (!same_text(want->decl, have->decl))
 		return "table declaration";
-	if (want->n_sets != have->n_sets)
-		return "set of maps";
+	/* Sets may come and go (session affinity); one that changed its type replaces the table. */
 	for (size_t i = 0; i < want->n_sets; i++) {
 		const struct kv_set *h = kv_table_find_set(have, want->sets[i].name);
 
-		if (!h || !same_text(want->sets[i].decl, h->decl))
+		if (h && !same_text(want->sets[i].decl, h->decl))
 			return "map declaration";
 	}
 	for (size_t i = 0; i < have->n_chains; i++) {
@@ -111,6 +110,41 @@ static int diff_elems(struct arena *a, struct set_diff *sd)
 	return 0;
 }
 
+/* Sets the kernel fills itself (session affinity clients): their elements are not svcnat's to diff. */
+static bool kernel_filled(const struct kv_set *want)
+{
+	return want->src && want->src->kind == RS_SET_ADDR_DYNAMIC;
+}
+
+static int diff_sets(struct arena *a, struct table_diff *td)
+{
+	const struct kv_table *w = td->want, *h = td->have;
+
+	td->add_sets = array(a, w->n_sets, sizeof(*td->add_sets));
+	td->del_sets = array(a, h->n_sets, sizeof(*td->del_sets));
+	td->sets = array(a, w->n_sets, sizeof(*td->sets));
+	if (!td->add_sets || !td->del_sets || !td->sets)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_sets; i++) {
+		const struct kv_set *hs = kv_table_find_set(h, w->sets[i].name);
+		struct set_diff *sd;
+
+		if (!hs) {
+			td->add_sets[td->n_add_sets++] = &w->sets[i];
+			continue;
+		}
+		sd = &td->sets[td->n_sets++];
+		sd->want = &w->sets[i];
+		sd->have = hs;
+		if (!kernel_filled(sd->want) && diff_elems(a, sd) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < h->n_sets; i++)
+		if (!kv_table_find_set(w, h->sets[i].name))
+			td->del_sets[td->n_del_sets++] = &h->sets[i];
+	return 0;
+}
+
 static int diff_table(struct arena *a, struct table_diff *td, bool full)
 {
 	if (!td->have || !td->have->present) {
@@ -122,20 +156,10 @@ static int diff_table(struct arena *a, struct table_diff *td, bool full)
 		td->action = TABLE_REPLACE;
 		return 0;
 	}
-	if (diff_chains(a, td) < 0)
+	if (diff_chains(a, td) < 0 || diff_sets(a, td) < 0)
 		return -ENOMEM;
-	td->sets = array(a, td->want->n_sets, sizeof(*td->sets));
-	if (!td->sets)
-		return -ENOMEM;
-	td->n_sets = td->want->n_sets;
-	for (size_t i = 0; i < td->n_sets; i++) {
-		td->sets[i].want = &td->want->sets[i];
-		td->sets[i].have = kv_table_find_set(td->have, td->want->sets[i].name);
-		if (diff_elems(a, &td->sets[i]) < 0)
-			return -ENOMEM;
-	}
 	td->action = TABLE_UPDATE;
-	if (!td->n_add_chains && !td->n_del_chains && !td->n_rewrite_chains) {
+	if (!td->n_add_chains && !td->n_del_chains && !td->n_rewrite_chains && !td->n_add_sets && !td->n_del_sets) {
 		bool same = true;
 
 		for (size_t i = 0; same && i < td->n_sets; i++)
@@ -207,6 +231,8 @@ void diff_count(const struct diff *d, struct diff_stats *ret)
 		s.chains_added += td->n_add_chains;
 		s.chains_deleted += td->n_del_chains;
 		s.chains_rewritten += td->n_rewrite_chains;
+		s.sets_added += td->n_add_sets;
+		s.sets_deleted += td->n_del_sets;
 		for (size_t j = 0; j < td->n_sets; j++) {
 			s.elems_added += td->sets[j].n_add;
 			s.elems_deleted += td->sets[j].n_del;

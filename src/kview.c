@@ -226,6 +226,13 @@ static int canonicalize_expr(struct nftnl_expr *e, void *data)
 	(void)data;
 	if (!strcmp(name, "lookup") && !nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS))
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+	else if (!strcmp(name, "dynset")) {
+		/* nft_dynset_dump() always reports a timeout and flags. */
+		if (!nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_TIMEOUT))
+			nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, 0);
+		if (!nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_FLAGS))
+			nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_FLAGS, 0);
+	}
 	else if (!strcmp(name, "nat"))
 		canonicalize_nat(e);
 	return 0;

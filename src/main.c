@@ -50,6 +50,7 @@ static void usage(FILE *f)
 	      "      --table NAME                  tableName\n"
 	      "      --state-dir DIR               stateDir\n"
 	      "      --lock-file FILE              lockFile\n"
+	      "      --hostname-override NAME      hostnameOverride: this node's name\n"
 	      "      --metrics-file FILE           write Prometheus metrics of the run (textfile collector)\n"
 	      "  -h, --help                    this text\n"
 	      "  -V, --version                 the version\n"
@@ -146,6 +147,7 @@ enum {
 	OPT_STATE_DIR,
 	OPT_LOCK_FILE,
 	OPT_METRICS_FILE,
+	OPT_HOSTNAME,
 	OPT_DRY_RUN,
 	OPT_FULL,
 	OPT_NO_WAIT,
@@ -191,6 +193,8 @@ static int apply_override(struct config *c, const struct override *o)
 		return copy_opt(c->state_dir, sizeof(c->state_dir), o->value, "--state-dir");
 	case OPT_LOCK_FILE:
 		return copy_opt(c->lock_file, sizeof(c->lock_file), o->value, "--lock-file");
+	case OPT_HOSTNAME:
+		return copy_opt(c->hostname, sizeof(c->hostname), o->value, "--hostname-override");
 	}
 	return 0;
 }
@@ -210,6 +214,7 @@ static const struct option global_options[] = {
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "lock-file", required_argument, NULL, OPT_LOCK_FILE },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "hostname-override", required_argument, NULL, OPT_HOSTNAME },
 	{ 0 }
 };
 

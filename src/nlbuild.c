@@ -371,6 +371,28 @@ static void e_immediate_verdict(struct rule_builder *rb, enum rs_verdict v, cons
 	expr_add(rb, e, ok);
 }
 
+static void e_immediate_data(struct rule_builder *rb, uint32_t dreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(rb, "immediate");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+	expr_add(rb, e, nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len) == 0);
+}
+
+/* "update @set { ip saddr }": the set's own timeout applies (no NFTA_DYNSET_TIMEOUT, as nft). */
+static void e_dynset_update(struct rule_builder *rb, uint32_t sreg, const char *set)
+{
+	struct nftnl_expr *e = expr_new(rb, "dynset");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
+	expr_add(rb, e, nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set) == 0);
+}
+
 /* No NFTA_NAT_FLAGS: the kernel sets NF_NAT_RANGE_PROTO_SPECIFIED itself for a proto register. */
 static void e_dnat(struct rule_builder *rb, uint32_t reg_addr, uint32_t reg_proto)
 {
@@ -597,6 +619,37 @@ static void st_build(struct rule_builder *rb, const struct rs_stmt *st)
 		load_key(rb, st->kind == RS_ST_DADDR_PROTO_DPORT_IN_SET, 0);
 		e_lookup(rb, NFT_REG_1, st->set, -1);
 		break;
+	case RS_ST_SADDR_IN_SET:
+		e_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, saddr_offset(rb->t), (uint32_t)rs_table_addr_len(rb->t), NFT_REG_1);
+		e_lookup(rb, NFT_REG_1, st->set, -1);
+		break;
+	case RS_ST_UPDATE_SADDR:
+		e_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, saddr_offset(rb->t), (uint32_t)rs_table_addr_len(rb->t), NFT_REG_1);
+		e_dynset_update(rb, NFT_REG_1, st->set);
+		break;
+	case RS_ST_NUMGEN_ZERO:
+		e_numgen(rb, NFT_REG_1, st->mod);
+		e_cmp_u32(rb, NFT_REG_1, NFT_CMP_EQ, 0);
+		break;
+	case RS_ST_DNAT_TO: {
+		uint8_t port[2] = { (uint8_t)(st->port >> 8), (uint8_t)st->port };
+
+		e_immediate_data(rb, NFT_REG_1, st->to_addr.bytes, (uint32_t)rs_table_addr_len(rb->t));
+		e_immediate_data(rb, NFT_REG_2, port, 2);
+		e_dnat(rb, NFT_REG_1, NFT_REG_2);
+		break;
+	}
+	case RS_ST_DADDR_EQ:
+		e_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, daddr_offset(rb->t), (uint32_t)rs_table_addr_len(rb->t), NFT_REG_1);
+		e_cmp(rb, NFT_REG_1, NFT_CMP_EQ, st->prefix.bytes, (uint32_t)rs_table_addr_len(rb->t));
+		break;
+	case RS_ST_DPORT_EQ: {
+		uint8_t port[2] = { (uint8_t)(st->port >> 8), (uint8_t)st->port };
+
+		e_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, TH_DPORT, 2, NFT_REG_1);
+		e_cmp(rb, NFT_REG_1, NFT_CMP_EQ, port, 2);
+		break;
+	}
 	case RS_ST_DNAT_DADDR_PROTO_DPORT_NG:
 	case RS_ST_DNAT_PROTO_DPORT_NG:
 		st_dnat(rb, st, st->kind == RS_ST_DNAT_DADDR_PROTO_DPORT_NG);
@@ -685,6 +738,8 @@ static struct set_layout set_layout(const struct rs_table *t, enum rs_set_kind k
 		return (struct set_layout){ .key_dt = { at, DT_INET_PROTO, DT_INET_SERVICE }, .n_key = 3, .concat = true };
 	case RS_SET_PROTO_PORT:
 		return (struct set_layout){ .key_dt = { DT_INET_PROTO, DT_INET_SERVICE }, .n_key = 2, .concat = true };
+	case RS_SET_ADDR_DYNAMIC:
+		return (struct set_layout){ .flags = NFT_SET_TIMEOUT | NFT_SET_EVAL, .key_dt = { at }, .n_key = 1 };
 	}
 	assert(!"unknown set kind");
 	return (struct set_layout){ .n_key = 0 };
@@ -822,6 +877,8 @@ struct nftnl_set *nlbuild_set(const struct rs_table *t, const struct rs_set *s)
 		nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, l.flags);
 		nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, concat_type(l.key_dt, l.n_key));
 		nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, concat_len(l.key_dt, l.n_key));
+		if (l.flags & NFT_SET_TIMEOUT)
+			nftnl_set_set_u64(ns, NFTNL_SET_TIMEOUT, (uint64_t)s->timeout * 1000);
 		if (l.flags & NFT_SET_MAP) {
 			bool vmap = rs_set_kind_is_vmap(s->kind);
 

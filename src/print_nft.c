@@ -168,6 +168,29 @@ int print_nft_stmt(FILE *f, const struct rs_table *t, const struct rs_stmt *st)
 		print_key_expr(f, t, st->kind == RS_ST_DADDR_PROTO_DPORT_IN_SET);
 		fprintf(f, " @%s", st->set);
 		break;
+	case RS_ST_SADDR_IN_SET:
+		fprintf(f, "%s saddr @%s", print_nft_family(t->family), st->set);
+		break;
+	case RS_ST_UPDATE_SADDR:
+		fprintf(f, "update @%s { %s saddr }", st->set, print_nft_family(t->family));
+		break;
+	case RS_ST_NUMGEN_ZERO:
+		fprintf(f, "numgen random mod %u 0", st->mod);
+		break;
+	case RS_ST_DNAT_TO:
+		fprintf(f, "dnat %s to ", print_nft_family(t->family));
+		if (st->to_addr.family == AF_INET6)
+			fputc('[', f);
+		print_addr(f, &st->to_addr);
+		fprintf(f, "%s:%u", st->to_addr.family == AF_INET6 ? "]" : "", st->port);
+		break;
+	case RS_ST_DADDR_EQ:
+		fprintf(f, "%s daddr ", print_nft_family(t->family));
+		print_addr(f, &st->prefix);
+		break;
+	case RS_ST_DPORT_EQ:
+		fprintf(f, "th dport %u", st->port);
+		break;
 	case RS_ST_DNAT_DADDR_PROTO_DPORT_NG:
 	case RS_ST_DNAT_PROTO_DPORT_NG:
 		print_dnat(f, t, st, st->kind == RS_ST_DNAT_DADDR_PROTO_DPORT_NG);
@@ -221,6 +244,7 @@ int print_nft_elem(FILE *f, const struct rs_table *t, const struct rs_set *s, co
 			fprintf(f, " . %" PRIu32, e->index);
 		break;
 	case RS_SET_ADDR:
+	case RS_SET_ADDR_DYNAMIC:
 		print_addr(f, &e->addr);
 		break;
 	case RS_SET_ADDR_ADDR:
@@ -259,6 +283,9 @@ static void print_set_type(FILE *f, const struct rs_table *t, const struct rs_se
 		break;
 	case RS_SET_ADDR_PROTO_PORT:
 		fprintf(f, "type %s . inet_proto . inet_service", at);
+		break;
+	case RS_SET_ADDR_DYNAMIC:
+		fprintf(f, "type %s%sflags dynamic,timeout%stimeout %us", at, sep, sep, s->timeout);
 		break;
 	case RS_SET_PROTO_PORT:
 		fputs("type inet_proto . inet_service", f);
@@ -299,7 +326,7 @@ int print_nft_set_decl(FILE *f, const struct rs_table *t, const struct rs_set *s
 	const char *what = rs_set_kind_is_map(s->kind) ? "map" : "set";
 
 	if (flags & PRINT_NFT_ONELINE) {
-		fprintf(f, "%s %s { ", what, s->name);
+		fprintf(f, "%s %s %s %s { ", what, print_nft_family(t->family), t->name, s->name);
 		print_set_type(f, t, s, "; ");
 		fputs(s->counter ? "; counter;" : ";", f);
 		fputs(print_comment(f, " ", s->comment, RS_SET_COMMENT_MAX) ? "; }" : " }", f);
@@ -368,7 +395,7 @@ static void print_hook(FILE *f, const struct rs_chain *c)
 int print_nft_chain_decl(FILE *f, const struct rs_table *t, const struct rs_chain *c, unsigned flags)
 {
 	if (flags & PRINT_NFT_ONELINE) {
-		fprintf(f, "chain %s {", c->name);
+		fprintf(f, "chain %s %s %s {", print_nft_family(t->family), t->name, c->name);
 		if (c->hook != RS_HOOK_NONE) {
 			fputc(' ', f);
 			print_hook(f, c);

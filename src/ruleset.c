@@ -123,7 +123,7 @@ struct rs_set *rs_table_add_set(struct ruleset *rs, struct rs_table *t, const ch
 	struct rs_set *s;
 
 	assert(name_valid(name));
-	assert(kind >= RS_SET_ADDR_PROTO_PORT_VMAP && kind <= RS_SET_PROTO_PORT);
+	assert(kind >= RS_SET_ADDR_PROTO_PORT_VMAP && kind <= RS_SET_ADDR_DYNAMIC);
 	assert(t->n_sets < t->cap_sets);
 	if (t->n_sets >= t->cap_sets)
 		return NULL;
@@ -310,6 +310,7 @@ size_t rs_elem_key(const struct rs_table *t, const struct rs_set *s, const struc
 			n += put_u32_host(buf + n, e->index);
 		break;
 	case RS_SET_ADDR:
+	case RS_SET_ADDR_DYNAMIC:
 		n += put_addr(buf, &e->addr, alen);
 		break;
 	case RS_SET_ADDR_ADDR:
