@@ -116,6 +116,7 @@ enum rs_stmt_kind {
 	RS_ST_DNAT_TO,			/* dnat ip to <to_addr>:<to_port> (after meta l4proto) */
 	RS_ST_DADDR_EQ,			/* ip daddr <prefix> (a single address: prefix_len 32/128) */
 	RS_ST_DPORT_EQ,			/* th dport <port> */
+	RS_ST_SADDR_PREFIX,		/* ip saddr <prefix> */
 };
 
 struct rs_stmt {

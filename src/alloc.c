@@ -321,11 +321,6 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 	return h;
 }
 
-static bool wants_cluster_ip(const struct service *s)
-{
-	return !s->headless && s->type != SVC_EXTERNAL_NAME && !s->cluster_ips.n && !s->invalid;
-}
-
 static bool wants_node_ports(const struct service *s)
 {
 	return (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER) && !s->invalid;
@@ -395,6 +390,27 @@ static int collect_taken(struct alloc_ctx *x)
 	return 0;
 }
 
+/* Appends (a dual-stack service may have one family given and the other allocated). */
+static int append_cluster_ip(struct alloc_ctx *x, struct service *s, const struct addr *a)
+{
+	struct ip_list *l = &s->cluster_ips;
+	struct addr *v = arena_alloc(&x->m->arena, (l->n + 1) * sizeof(*v));
+	struct loc *locs = arena_alloc(&x->m->arena, (l->n + 1) * sizeof(*locs));
+
+	if (!v || !locs)
+		return -ENOMEM;
+	if (l->n) {
+		memcpy(v, l->v, l->n * sizeof(*v));
+		memcpy(locs, l->locs, l->n * sizeof(*locs));
+	}
+	v[l->n] = *a;
+	locs[l->n] = s->loc;
+	l->v = v;
+	l->locs = locs;
+	l->n++;
+	return 0;
+}
+
 static int alloc_ip(struct alloc_ctx *x, struct service *s, const char *key, const struct cidr *c)
 {
 	const struct alloc_entry *e = old_entry(x, ALLOC_CLUSTER_IP, key, c->net.family, 0, 0);
@@ -418,13 +434,8 @@ static int alloc_ip(struct alloc_ctx *x, struct service *s, const char *key, con
 	}
 	if (taken_add(&x->ips, addr_key(&a)) < 0)
 		return -ENOMEM;
-	s->cluster_ips.v = arena_alloc(&x->m->arena, sizeof(*s->cluster_ips.v));
-	s->cluster_ips.locs = arena_alloc(&x->m->arena, sizeof(*s->cluster_ips.locs));
-	if (!s->cluster_ips.v || !s->cluster_ips.locs)
+	if (append_cluster_ip(x, s, &a) < 0)
 		return -ENOMEM;
-	s->cluster_ips.v[0] = a;
-	s->cluster_ips.locs[0] = s->loc;
-	s->cluster_ips.n = 1;
 	s->cluster_ip_allocated = true;
 	return state_add(x->new, &(struct alloc_entry){ .kind = ALLOC_CLUSTER_IP, .service = (char *)key, .ip = a });
 }
@@ -457,16 +468,59 @@ static int alloc_node_port(struct alloc_ctx *x, const char *key, struct svc_port
 							 .proto = p->proto, .port = p->port, .node_port = np });
 }
 
+static bool has_family(const struct service *s, int family)
+{
+	for (size_t i = 0; i < s->cluster_ips.n; i++)
+		if (s->cluster_ips.v[i].family == family)
+			return true;
+	return false;
+}
+
+/*
+ * The families a service gets clusterIPs of, as the API server decides:
+ * ipFamilies when given, else the first serviceCIDR's (single stack) or
+ * every configured one (PreferDualStack, RequireDualStack).
+ */
+static size_t wanted_families(const struct alloc_ctx *x, const struct service *s, int ret[2])
+{
+	const struct cidr_list *l = &x->c->service_cidrs;
+	size_t n = 0;
+
+	if (s->headless || s->type == SVC_EXTERNAL_NAME || s->invalid)
+		return 0;
+	if (s->n_families) {
+		for (size_t i = 0; i < s->n_families && (i == 0 || s->dual_stack); i++)
+			ret[n++] = s->families[i];
+	} else if (s->cluster_ips.n) {
+		ret[n++] = s->cluster_ips.v[0].family;
+	} else {
+		ret[n++] = l->v[0].net.family;
+	}
+	if (s->dual_stack && n == 1 && l->n > 1)
+		ret[n++] = l->v[0].net.family == ret[0] ? l->v[1].net.family : l->v[0].net.family;
+	return n;
+}
+
 static int alloc_service(struct alloc_ctx *x, struct service *s)
 {
 	char key[320];
 	int r = 0;
 
-	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-	if (wants_cluster_ip(s)) {
-		const struct cidr *c = &x->c->service_cidrs.v[0];
+	int fam[2];
+	size_t nf;
 
-		r = alloc_ip(x, s, key, c);
+	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+	nf = wanted_families(x, s, fam);
+	for (size_t i = 0; r == 0 && i < nf; i++) {
+		const struct cidr *c = cidr_list_family(&x->c->service_cidrs, fam[i]);
+
+		if (has_family(s, fam[i]))
+			continue;
+		if (!c)
+			r = diag_error(x->d, &s->loc, "Service %s: needs an %s clusterIP, but serviceCIDR has no %s range",
+				       key, fam[i] == AF_INET ? "IPv4" : "IPv6", fam[i] == AF_INET ? "IPv4" : "IPv6");
+		else
+			r = alloc_ip(x, s, key, c);
 	}
 	for (size_t j = 0; r == 0 && wants_node_ports(s) && j < s->n_ports; j++)
 		if (!s->ports[j].node_port)

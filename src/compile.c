@@ -27,6 +27,8 @@
 #define SET_SERVICE_TRAFFIC "service-traffic"
 #define SET_NODEPORT_TRAFFIC "nodeport-traffic"
 #define SET_NODEPORTS "nodeports"
+#define SET_FIREWALL_IPS "firewall-ips"
+#define CHAIN_FIREWALL "firewall-check"
 #define CHAIN_REJECT "reject-chain"
 
 /*
@@ -64,7 +66,8 @@ struct compile_ctx {
 	int family;
 	struct rs_set *service_ips, *service_nodeports, *backends, *nodeport_backends;
 	struct rs_set *no_ep_services, *no_ep_nodeports, *cluster_ips, *hairpin;
-	struct rs_set *service_traffic, *nodeport_traffic, *nodeports;
+	struct rs_set *service_traffic, *nodeport_traffic, *nodeports, *firewall_ips;
+	struct rs_chain *firewall;	/* allow rules of loadBalancerSourceRanges, filled as services compile */
 	/* Which "front-K" chains are needed: bit K of each frontend kind's bitmap. */
 	uint32_t *used_k[N_FRONTENDS];
 	size_t max_k;
@@ -72,6 +75,26 @@ struct compile_ctx {
 	size_t n_aff, cap_aff;
 	struct compile_stats *stats;
 };
+
+static struct rs_stmt *stmt(struct rs_rule *r, enum rs_stmt_kind kind, const char *set)
+{
+	struct rs_stmt *st = rs_rule_add_stmt(r, kind);
+
+	if (st)
+		st->set = set;
+	return st;
+}
+
+static struct rs_stmt *verdict(struct rs_rule *r, enum rs_verdict v, const char *chain)
+{
+	struct rs_stmt *st = rs_rule_add_stmt(r, RS_ST_VERDICT);
+
+	if (st) {
+		st->verdict = v;
+		st->chain = chain;
+	}
+	return st;
+}
 
 static int cmp_backends(const void *a, const void *b)
 {
@@ -271,6 +294,49 @@ static int add_ip_frontends(struct compile_ctx *x, enum frontend f, const struct
 	return 0;
 }
 
+/*
+ * loadBalancerSourceRanges: per load-balancer IP and port, a rule per allowed
+ * range that returns early, and the frontend in firewall-ips, whose rule
+ * drops what is left.  Rules grow with such services only (a handful).
+ * NodePorts are not subject to the ranges, as in kube-proxy.
+ */
+static int add_firewall(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
+{
+	const char *label = port_label(x, s, p);
+
+	for (size_t i = 0; label && i < s->lb_ips.n; i++) {
+		const struct addr *ip = &s->lb_ips.v[i];
+		struct rs_elem *e;
+
+		if (ip->family != x->family)
+			continue;
+		for (size_t j = 0; j < s->n_source_ranges; j++) {
+			const struct ip_prefix *pr = &s->source_ranges[j];
+			struct rs_rule *r;
+			struct rs_stmt *st[4];
+
+			if (pr->net.family != x->family)
+				continue;
+			r = rs_chain_add_rule(x->rs, x->firewall, label);
+			if (!r || !(st[0] = rs_rule_add_stmt(r, RS_ST_DADDR_EQ)) || !(st[1] = rs_rule_add_stmt(r, RS_ST_L4PROTO)) ||
+			    !(st[2] = rs_rule_add_stmt(r, RS_ST_DPORT_EQ)) || !(st[3] = rs_rule_add_stmt(r, RS_ST_SADDR_PREFIX)) ||
+			    !verdict(r, RS_VERDICT_RETURN, NULL))
+				return -ENOMEM;
+			st[0]->prefix = *ip;
+			st[1]->proto = p->proto;
+			st[2]->port = p->port;
+			st[3]->prefix = pr->net;
+			st[3]->prefix_len = pr->len;
+		}
+		e = rs_set_add_elem(x->rs, x->firewall_ips);
+		if (!e)
+			return -ENOMEM;
+		*e = (struct rs_elem){ .addr = *ip, .proto = p->proto, .port = p->port,
+				       .comment = arena_printf(&x->rs->arena, "%s load-balancer IP", label) };
+	}
+	return label ? 0 : -ENOMEM;
+}
+
 /* The endpoints on this node (hostnameOverride), for the Local traffic policies. */
 static size_t local_backends(const struct compile_ctx *x, const struct backend *all, size_t n, struct backend *out)
 {
@@ -319,6 +385,8 @@ static int compile_port(struct compile_ctx *x, const struct service *s, const st
 		r = add_frontend(x, s->external_local ? FRONT_NODEPORT_LOCAL : FRONT_NODEPORT, NULL, s, p, "nodePort",
 				 BE(s->external_local));
 #undef BE
+	if (r == 0 && s->n_source_ranges)
+		r = add_firewall(x, s, p);
 	if (r == 0)
 		r = add_hairpin(x, all, n);
 	x->stats->service_ports++;
@@ -388,33 +456,15 @@ static int add_sets(struct compile_ctx *x)
 	 * from the filter hooks (nft_lookup_validate), and refuse them.
 	 */
 	x->nodeports = rs_table_add_set(rs, t, SET_NODEPORTS, RS_SET_PROTO_PORT, "nodePorts in use");
+	x->firewall_ips = rs_table_add_set(rs, t, SET_FIREWALL_IPS, RS_SET_ADDR_PROTO_PORT,
+					   "load-balancer IPs with loadBalancerSourceRanges: other sources are dropped");
 	if (!x->service_ips || !x->service_nodeports || !x->backends || !x->nodeport_backends ||
 	    !x->no_ep_services || !x->no_ep_nodeports || !x->cluster_ips || !x->hairpin || !x->service_traffic ||
-	    !x->nodeport_traffic || !x->nodeports)
+	    !x->nodeport_traffic || !x->nodeports || !x->firewall_ips)
 		return -ENOMEM;
 	x->service_traffic->counter = true;
 	x->nodeport_traffic->counter = true;
 	return 0;
-}
-
-static struct rs_stmt *stmt(struct rs_rule *r, enum rs_stmt_kind kind, const char *set)
-{
-	struct rs_stmt *st = rs_rule_add_stmt(r, kind);
-
-	if (st)
-		st->set = set;
-	return st;
-}
-
-static struct rs_stmt *verdict(struct rs_rule *r, enum rs_verdict v, const char *chain)
-{
-	struct rs_stmt *st = rs_rule_add_stmt(r, RS_ST_VERDICT);
-
-	if (st) {
-		st->verdict = v;
-		st->chain = chain;
-	}
-	return st;
 }
 
 static uint32_t masq_mark(const struct compile_ctx *x)
@@ -711,16 +761,29 @@ static int add_masquerading(struct compile_ctx *x)
 	return r && rs_rule_add_stmt(r, RS_ST_MASQUERADE) ? 0 : -ENOMEM;
 }
 
+static int finish_firewall(struct compile_ctx *x)
+{
+	struct rs_chain *c = rs_table_find_chain(x->t, CHAIN_FIREWALL);
+	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+
+	if (!r || !stmt(r, RS_ST_DADDR_PROTO_DPORT_IN_SET, SET_FIREWALL_IPS) || !verdict(r, RS_VERDICT_DROP, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
 static int add_jump_chain(struct compile_ctx *x, const char *name, enum rs_chain_type type, enum rs_hook hook,
 			  int32_t prio, bool new_only, const char *target)
 {
 	struct rs_chain *c = rs_table_add_base_chain(x->rs, x->t, name, type, hook, prio, NULL);
 	struct rs_rule *r;
 
-	/* The pre-DNAT filter chains count every packet first. */
+	/* The pre-DNAT filter chains count every packet first, then police load-balancer sources. */
 	if (c && type == RS_CHAIN_FILTER && prio < -100) {
 		r = rs_chain_add_rule(x->rs, c, NULL);
 		if (!r || !verdict(r, RS_VERDICT_JUMP, "count-traffic"))
+			return -ENOMEM;
+		r = rs_chain_add_rule(x->rs, c, NULL);
+		if (!r || !rs_rule_add_stmt(r, RS_ST_CT_STATE_NEW) || !verdict(r, RS_VERDICT_JUMP, CHAIN_FIREWALL))
 			return -ENOMEM;
 	}
 	r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
@@ -753,7 +816,8 @@ static int add_chains(struct compile_ctx *x)
 			       SET_SERVICE_IPS, SET_SERVICE_NODEPORTS) < 0 ||
 	    add_dispatch_chain(x, "endpoints-check", "new connections to service ports without endpoints",
 			       SET_NO_EP_SERVICES, SET_NO_EP_NODEPORTS) < 0 ||
-	    add_cluster_ips_check(x) < 0 || add_masquerading(x) < 0 || add_count_chain(x) < 0)
+	    add_cluster_ips_check(x) < 0 || add_masquerading(x) < 0 || add_count_chain(x) < 0 ||
+	    finish_firewall(x) < 0)
 		return -ENOMEM;
 	if (add_jump_chain(x, "filter-prerouting", RS_CHAIN_FILTER, RS_HOOK_PREROUTING, dstnat - 10, true,
 			   "endpoints-check") < 0 ||
@@ -793,6 +857,11 @@ static int compile_family(struct compile_ctx *x)
 	x->t = ruleset_add_table(x->rs, x->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6, x->c->table,
 				 "svcnat: Kubernetes Service DNAT, generated; do not edit");
 	if (!x->t || add_sets(x) < 0)
+		return -ENOMEM;
+	/* Filled while services compile; its last rule, the drop, comes after (finish_firewall). */
+	x->firewall = rs_table_add_chain(x->rs, x->t, CHAIN_FIREWALL,
+					 "loadBalancerSourceRanges: allowed sources return, the rest is dropped");
+	if (!x->firewall)
 		return -ENOMEM;
 	for (size_t i = 0; i < x->m->n_services; i++)
 		if (compile_service(x, &x->m->services[i]) < 0)

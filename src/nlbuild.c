@@ -584,6 +584,9 @@ static void st_match(struct rule_builder *rb, const struct rs_stmt *st)
 	case RS_ST_SADDR_NOT_PREFIX:
 		st_prefix(rb, saddr_offset(rb->t), &st->prefix, st->prefix_len, NFT_CMP_NEQ);
 		break;
+	case RS_ST_SADDR_PREFIX:
+		st_prefix(rb, saddr_offset(rb->t), &st->prefix, st->prefix_len, NFT_CMP_EQ);
+		break;
 	case RS_ST_L4PROTO:
 		e_meta_load(rb, NFT_META_L4PROTO, NFT_REG_1);
 		e_cmp(rb, NFT_REG_1, NFT_CMP_EQ, &st->proto, 1);

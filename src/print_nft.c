@@ -120,7 +120,9 @@ static void print_match_stmt(FILE *f, const struct rs_table *t, const struct rs_
 		break;
 	case RS_ST_DADDR_PREFIX:
 	case RS_ST_SADDR_NOT_PREFIX:
-		fprintf(f, "%s %s ", fam, st->kind == RS_ST_DADDR_PREFIX ? "daddr" : "saddr !=");
+	case RS_ST_SADDR_PREFIX:
+		fprintf(f, "%s %s ", fam, st->kind == RS_ST_DADDR_PREFIX ? "daddr" :
+				      st->kind == RS_ST_SADDR_PREFIX ? "saddr" : "saddr !=");
 		print_prefix(f, t, &st->prefix, st->prefix_len);
 		break;
 	case RS_ST_DADDR_IN_SET:
