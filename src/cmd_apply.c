@@ -32,6 +32,7 @@ struct apply_run {
 	struct options *o;
 	struct mnl_socket *nl;
 	struct kview *want;
+	struct kview *have;	/* what the last attempt read: the diff points into it */
 	struct diff *diff;
 	size_t msgs;
 	double start;
@@ -104,7 +105,7 @@ static bool is_drift(const struct apply_run *x)
 /* One attempt: read, diff, commit.  -ERESTART: the ruleset changed under us, try again. */
 static int apply_once(struct apply_run *x)
 {
-	struct kview *have = NULL;
+	struct kview *have;
 	struct apply_map *map = NULL;
 	struct nlbatch *b = NULL;
 	struct nlbatch_error err;
@@ -112,8 +113,11 @@ static int apply_once(struct apply_run *x)
 	int r;
 
 	diff_free(x->diff);
+	kview_free(x->have);
 	x->diff = NULL;
-	r = read_current(x, &have, &genid);
+	x->have = NULL;
+	r = read_current(x, &x->have, &genid);
+	have = x->have;
 	if (r < 0) {
 		cli_log(x->o, DIAG_ERROR, "cannot read svcnat's tables from the kernel: %s", strerror(-r));
 		return EXIT_KERNEL;
@@ -144,7 +148,6 @@ static int apply_once(struct apply_run *x)
 out:
 	apply_map_free(map);
 	nlbatch_free(b);
-	kview_free(have);
 	if (r == -ENOMEM)
 		cli_log(x->o, DIAG_ERROR, "out of memory");
 	return r == -ERESTART ? r : r < 0 ? EXIT_KERNEL : r;
@@ -274,6 +277,7 @@ int cmd_apply(struct options *o, struct diag *d)
 	if (x.nl)
 		mnl_socket_close(x.nl);
 	diff_free(x.diff);
+	kview_free(x.have);
 	kview_free(x.want);
 	pipeline_free(&p);
 	if (lock >= 0)
