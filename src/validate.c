@@ -64,6 +64,10 @@ static int check_node_ports(struct diag *d, struct service *s, const struct conf
 {
 	int r = 0;
 
+	if (s->health_check_node_port && !(s->type == SVC_LOAD_BALANCER && s->external_local))
+		r = svc_error(d, s, &s->health_check_loc,
+			      "spec.healthCheckNodePort: only for type LoadBalancer with externalTrafficPolicy Local");
+
 	for (size_t i = 0; i < s->n_ports; i++) {
 		struct svc_port *p = &s->ports[i];
 
@@ -179,12 +183,21 @@ static int collect_claims(struct model *m, struct claims *ips, struct claims *np
 		if (collect_ip_claims(ips, s) < 0)
 			return -ENOMEM;
 		for (size_t j = 0; j < s->n_ports; j++) {
-			struct claim x = { .port = s->ports[j].node_port, .s = s, .loc = s->ports[j].node_port_loc };
+			struct claim x = { .port = s->ports[j].node_port, .s = s, .loc = s->ports[j].node_port_loc,
+					   .what = "nodePort" };
 
 			if (!x.port)
 				continue;
 			if (!x.loc.file)
 				x.loc = s->ports[j].loc;
+			if (claim_add(nps, &x) < 0)
+				return -ENOMEM;
+		}
+		/* The port a node serves the health check on (svcnat serves none) is taken all the same. */
+		if (s->health_check_node_port) {
+			struct claim x = { .port = s->health_check_node_port, .s = s, .loc = s->health_check_loc,
+					   .what = "healthCheckNodePort" };
+
 			if (claim_add(nps, &x) < 0)
 				return -ENOMEM;
 		}
@@ -201,13 +214,18 @@ static int report_conflicts(struct diag *d, struct claims *c, bool node_ports)
 	for (size_t i = 1; i < c->n; i++) {
 		struct claim *a = &c->v[i - 1], *b = &c->v[i];
 
-		/* A nodePort number belongs to one service, whatever the protocol (as the API server allocates). */
-		if (a->s == b->s || a->port != b->port || (!node_ports && (a->proto != b->proto ||
-									  !addr_equal(&a->ip, &b->ip))))
+		/*
+		 * A nodePort number belongs to one service, whatever the protocol (as the
+		 * API server allocates); a health check port to its service alone.
+		 */
+		if (a->port != b->port || (!node_ports && (a->proto != b->proto || !addr_equal(&a->ip, &b->ip))))
+			continue;
+		if (a->s == b->s && (!node_ports || (strcmp(a->what, "healthCheckNodePort") &&
+						      strcmp(b->what, "healthCheckNodePort"))))
 			continue;
 		if (node_ports)
-			r = svc_error(d, b->s, &b->loc, "nodePort %u is already used by Service %s/%s (%s:%u:%u)",
-				      b->port, a->s->ns, a->s->name, a->loc.file, a->loc.line, a->loc.col);
+			r = svc_error(d, b->s, &b->loc, "%s %u is already used by Service %s/%s as %s (%s:%u:%u)",
+				      b->what, b->port, a->s->ns, a->s->name, a->what, a->loc.file, a->loc.line, a->loc.col);
 		else
 			r = svc_error(d, b->s, &b->loc, "%s %s:%u/%s is already claimed by Service %s/%s (%s:%u:%u)",
 				      b->what, addr_to_str(&b->ip, buf), b->port, proto_name(b->proto), a->s->ns,

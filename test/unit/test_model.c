@@ -108,7 +108,18 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:9:50: error: Service default/b: externalIP 198.18.0.5:80/TCP is already claimed by Service default/a (t.yaml:4:46)" },
 	{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}\n---\n"
 	  "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, ports: [{port: 81, nodePort: 30080}]}\n",
-	  "t.yaml:9:53: error: Service default/b: nodePort 30080 is already used by Service default/a (t.yaml:4:53)" },
+	  "t.yaml:9:53: error: Service default/b: nodePort 30080 is already used by Service default/a as nodePort (t.yaml:4:53)" },
+	{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30090, ports: [{port: 80}]}\n---\n"
+	  "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, ports: [{port: 81, nodePort: 30090}]}\n",
+	  "t.yaml:9:53: error: Service default/b: nodePort 30090 is already used by Service default/a as healthCheckNodePort (t.yaml:4:79)" },
+	{ SVC("  - port: 80\n  healthCheckNodePort: 30090\n"),
+	  "t.yaml:8:24: error: Service default/myservice: spec.healthCheckNodePort: only for type LoadBalancer with externalTrafficPolicy Local" },
+	{ SVC("  - port: 80\n  sessionAffinity: Sticky\n"),
+	  "t.yaml:8:20: error: Service default/myservice: spec.sessionAffinity: unknown value 'Sticky' (expected None or ClientIP)" },
+	{ SVC("  - port: 80\n  externalTrafficPolicy: local\n"),
+	  "t.yaml:8:26: error: Service default/myservice: spec.externalTrafficPolicy: unknown value 'local' (expected Cluster or Local)" },
+	{ SVC("  - port: 80\n  loadBalancerSourceRanges: [203.0.113.0/33]\n"),
+	  "t.yaml:8:30: error: Service default/myservice: spec.loadBalancerSourceRanges[0]: '203.0.113.0/33' is not a CIDR (e.g. 203.0.113.0/24)" },
 	{ "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a-1}\naddressType: IPv4\nendpoints: []\n",
 	  "t.yaml:3:11: error: EndpointSlice default/a-1: metadata.labels.kubernetes.io/service-name: missing: the label ties the slice to its Service" },
 	{ "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a-1, labels: {kubernetes.io/service-name: a}}\n"
