@@ -23,8 +23,6 @@ void apply_describe_error(const struct apply_map *m, const struct nlbatch_error 
 /* The changes as an nft script: the empty script when there are none. */
 int apply_print_diff(FILE *f, const struct diff *d);
 
-
-
 /* What a diff does, in Kubernetes terms, for the one-line summary. */
 struct apply_summary {
 	size_t services_added, services_removed, services_updated;
@@ -33,4 +31,12 @@ struct apply_summary {
 	size_t tables_replaced;
 };
 int apply_summarize(const struct diff *d, struct apply_summary *ret);
+
+struct stale_flow;
+/*
+ * The UDP endpoints this diff takes away from a frontend (their conntrack
+ * entries are stale), for one family.  *ret is malloc'd.
+ */
+int apply_stale_udp(const struct diff *d, int family, struct stale_flow **ret, size_t *ret_n);
+
 #endif

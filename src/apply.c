@@ -18,6 +18,7 @@
 #include <linux/netlink.h>
 
 #include "apply.h"
+#include "conntrack.h"
 #include "nlbuild.h"
 
 struct elem_call {
@@ -582,4 +583,90 @@ int apply_summarize(const struct diff *d, struct apply_summary *ret)
 	free(v);
 	*ret = s;
 	return r;
+}
+
+/* ---- Stale UDP flows -------------------------------------------------- */
+
+static bool same_frontend(const struct kv_elem *a, const struct kv_elem *b, size_t prefix)
+{
+	return a->key_len == b->key_len && !memcmp(a->key, b->key, prefix);
+}
+
+/* Whether endpoint (data bytes) still serves the frontend of k in the desired set. */
+static bool still_served(const struct kv_set *want, const struct kv_elem *k, size_t prefix, size_t alen)
+{
+	size_t lo = 0, hi = want->n_elems;
+
+	/* Elements are sorted by key: find the first with the frontend's prefix. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(want->elems[mid].key, k->key, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < want->n_elems && same_frontend(&want->elems[i], k, prefix); i++)
+		if (!memcmp(want->elems[i].data, k->data, alen))
+			return true;
+	return false;
+}
+
+static int note_stale(const struct set_diff *sd, bool nodeport, int family, struct stale_flow **v, size_t *n,
+		      size_t *cap)
+{
+	size_t alen = family == AF_INET6 ? 16 : 4, off = nodeport ? 0 : alen, prefix = off + 8;
+
+	for (size_t i = 0; i < sd->n_del; i++) {
+		const struct kv_elem *k = sd->del[i];
+		struct stale_flow *f;
+
+		if (k->key_len < prefix + 4 || k->data_len < alen || k->key[off] != IPPROTO_UDP ||
+		    still_served(sd->want, k, prefix, alen))
+			continue;
+		if (*n == *cap) {
+			struct stale_flow *nv = realloc(*v, (*cap = *cap ? *cap * 2 : 16) * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+		}
+		f = &(*v)[(*n)++];
+		*f = (struct stale_flow){ .port = (uint16_t)(k->key[off + 4] << 8 | k->key[off + 5]) };
+		if (!nodeport) {
+			f->frontend.family = family;
+			memcpy(f->frontend.bytes, k->key, alen);
+		}
+		f->endpoint.family = family;
+		memcpy(f->endpoint.bytes, k->data, alen);
+	}
+	return 0;
+}
+
+int apply_stale_udp(const struct diff *d, int family, struct stale_flow **ret, size_t *ret_n)
+{
+	struct stale_flow *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < d->n_tables; i++) {
+		const struct table_diff *td = &d->tables[i];
+
+		if (td->action != TABLE_UPDATE ||
+		    !strcmp(print_nft_family(td->want->family), "ip6") != (family == AF_INET6))
+			continue;
+		for (size_t j = 0; r == 0 && j < td->n_sets; j++) {
+			const char *name = td->sets[j].want->name;
+
+			if (!strcmp(name, "service-backends") || !strcmp(name, "nodeport-backends"))
+				r = note_stale(&td->sets[j], !strcmp(name, "nodeport-backends"), family, &v, &n, &cap);
+		}
+	}
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "apply.h"
 #include "cache.h"
+#include "conntrack.h"
 #include "cli.h"
 #include "diff.h"
 #include "kstate.h"
@@ -102,6 +103,26 @@ static bool is_drift(const struct apply_run *x)
 	return drift;
 }
 
+/* After the commit: UDP flows still pinned by conntrack to endpoints that left (a warning if it fails). */
+static void flush_stale_udp(struct apply_run *x)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct stale_flow *v = NULL;
+		size_t n = 0, deleted = 0;
+		int r = apply_stale_udp(x->diff, families[i], &v, &n);
+
+		if (r == 0 && n)
+			r = conntrack_delete_stale(families[i], v, n, &deleted);
+		if (r < 0)
+			cli_log(x->o, DIAG_WARNING, "cannot delete stale UDP conntrack entries: %s", strerror(-r));
+		else if (deleted)
+			cli_log(x->o, DIAG_INFO, "deleted %zu stale UDP conntrack entr%s", deleted, deleted == 1 ? "y" : "ies");
+		free(v);
+	}
+}
+
 /* One attempt: read, diff, commit.  -ERESTART: the ruleset changed under us, try again. */
 static int apply_once(struct apply_run *x)
 {
@@ -145,6 +166,7 @@ static int apply_once(struct apply_run *x)
 		goto out;
 	}
 	remember_applied(x, genid + 1 ? genid + 1 : 1);
+	flush_stale_udp(x);
 out:
 	apply_map_free(map);
 	nlbatch_free(b);
