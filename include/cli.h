@@ -19,6 +19,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_KERNEL = 3,	/* the kernel refused, or netlink failed */
 	EXIT_LOCKED = 4,	/* another run holds the lock and --no-wait was given */
+	EXIT_SKIPPED = 5,	/* --skip-invalid: applied, but invalid objects were left out */
 };
 
 enum verbosity {
@@ -48,6 +49,7 @@ struct options {
 	bool dry_run;
 	bool full;
 	bool no_wait;
+	bool skip_invalid;
 	const char *ns;			/* get, describe: -n */
 	bool all_namespaces;		/* get: -A */
 	const char *output;		/* get: -o */

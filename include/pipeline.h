@@ -18,9 +18,14 @@ struct pipeline {
 	struct compile_stats stats;
 };
 
-/* -EINVAL when the input has errors (all of them are in d); -ENOMEM etc. otherwise. */
+/*
+ * -EINVAL when the input has errors (all of them are in d); -ENOMEM etc.
+ * otherwise.  With skip_invalid, a run with errors still compiles what is
+ * valid (invalid objects never reach the model, or are marked invalid) and
+ * returns -EAGAIN after filling p->rs.
+ */
 int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
-		 struct diag *d);
+		 bool skip_invalid, struct diag *d);
 void pipeline_free(struct pipeline *p);
 
 #endif

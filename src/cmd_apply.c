@@ -39,6 +39,7 @@ struct apply_run {
 	double start;
 	bool from_cache;	/* the last attempt read the cache, not the kernel */
 	bool drift;		/* the kernel differed from what the last apply left */
+	size_t skipped;		/* --skip-invalid: errors in the input that were left out */
 };
 
 static int report_kernel_error(const struct options *o, const struct nlbatch *b, const struct apply_map *map)
@@ -219,10 +220,15 @@ static void fill_report(struct apply_run *x, const struct pipeline *p)
 
 static int apply_pipeline(struct apply_run *x, struct pipeline *p, struct diag *d)
 {
-	int r = pipeline_run(p, &x->o->config, x->o->paths, x->o->n_paths, d);
+	int r = pipeline_run(p, &x->o->config, x->o->paths, x->o->n_paths, x->o->skip_invalid, d);
 
 	if (r == -EINVAL)
 		return cli_fail_input(x->o, d);
+	if (r == -EAGAIN) {
+		/* --skip-invalid: every error is reported; the valid rest is applied. */
+		x->skipped = d->errors;
+		r = 0;
+	}
 	if (r < 0 || kview_from_ruleset(p->rs, &x->want) < 0) {
 		cli_log(x->o, DIAG_ERROR, "%s", strerror(r < 0 ? -r : ENOMEM));
 		return EXIT_INVALID;
@@ -293,6 +299,11 @@ int cmd_apply(struct options *o, struct diag *d)
 	if (r == EXIT_OK && !o->dry_run) {
 		save_state(o, &p);
 		print_summary(&x);
+	}
+	if (r == EXIT_OK && x.skipped) {
+		cli_log(o, DIAG_ERROR, "%zu error%s: the invalid objects were skipped, the rest is applied (--skip-invalid)",
+			x.skipped, x.skipped == 1 ? "" : "s");
+		r = EXIT_SKIPPED;
 	}
 	if (p.rs)
 		fill_report(&x, &p);

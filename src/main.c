@@ -61,6 +61,8 @@ static void usage(FILE *f)
 	      "      --dry-run                 apply: print what would change, touch nothing\n"
 	      "      --full                    apply: replace the whole table (recovery)\n"
 	      "      --no-wait                 fail (exit 4) instead of waiting for another run\n"
+	      "      --skip-invalid            apply: apply the valid services, skip (and report) the\n"
+	      "                                invalid ones, exit 5\n"
 	      "\n"
 	      "See svcnat(8) and svcnat.yaml(5).\n", f);
 }
@@ -151,6 +153,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_FULL,
 	OPT_NO_WAIT,
+	OPT_SKIP_INVALID,
 };
 
 static int copy_opt(char *dst, size_t size, const char *v, const char *name)
@@ -276,6 +279,7 @@ static const struct option command_options[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "full", no_argument, NULL, OPT_FULL },
 	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "skip-invalid", no_argument, NULL, OPT_SKIP_INVALID },
 	{ "namespace", required_argument, NULL, 'n' },
 	{ "all-namespaces", no_argument, NULL, 'A' },
 	{ "output", required_argument, NULL, 'o' },
@@ -318,6 +322,7 @@ static int take_option(struct options *o, int c)
 		o->dry_run |= c == OPT_DRY_RUN;
 		o->full |= c == OPT_FULL;
 		o->no_wait |= c == OPT_NO_WAIT;
+		o->skip_invalid |= c == OPT_SKIP_INVALID;
 	}
 	return 0;
 }
@@ -392,7 +397,7 @@ static void print_script_header(FILE *f, const struct options *o, const struct p
 static int cmd_compile(struct options *o, struct diag *d)
 {
 	struct pipeline p;
-	int r = pipeline_run(&p, &o->config, o->paths, o->n_paths, d);
+	int r = pipeline_run(&p, &o->config, o->paths, o->n_paths, false, d);
 
 	if (r == -EINVAL) {
 		pipeline_free(&p);
@@ -415,7 +420,7 @@ static int cmd_compile(struct options *o, struct diag *d)
 }
 
 static const int compile_opts[] = { 'f', 0 };
-static const int apply_opts[] = { 'f', OPT_DRY_RUN, OPT_FULL, OPT_NO_WAIT, 0 };
+static const int apply_opts[] = { 'f', OPT_DRY_RUN, OPT_FULL, OPT_NO_WAIT, OPT_SKIP_INVALID, 0 };
 static const int delete_opts[] = { OPT_NO_WAIT, 0 };
 static const int get_opts[] = { 'n', 'A', 'o', 0 };
 static const int describe_opts[] = { 'n', 0 };

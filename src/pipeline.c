@@ -5,7 +5,7 @@
 #include "validate.h"
 
 int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
-		 struct diag *d)
+		 bool skip_invalid, struct diag *d)
 {
 	int r = 0, k;
 
@@ -32,9 +32,12 @@ int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths,
 	k = validate_model(p->model, c, d);
 	if (k == -ENOMEM)
 		return k;
-	if (r < 0 || d->errors)
+	if ((r < 0 || d->errors) && !skip_invalid)
 		return -EINVAL;
-	return compile_ruleset(p->model, c, &p->rs, &p->stats);
+	k = compile_ruleset(p->model, c, &p->rs, &p->stats);
+	if (k < 0)
+		return k;
+	return r < 0 || d->errors ? -EAGAIN : 0;
 }
 
 void pipeline_free(struct pipeline *p)
