@@ -61,6 +61,10 @@ $(BUILD)/test/echo-server: test/tools/echo-server.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/test/rs-equiv: test/tools/rs-equiv.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/test/conn-client: test/tools/conn-client.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -68,7 +72,7 @@ $(BUILD)/test/conn-client: test/tools/conn-client.c
 deps:
 	@./test/install-deps
 
-TEST_TOOLS = $(BUILD)/test/echo-server $(BUILD)/test/conn-client
+TEST_TOOLS = $(BUILD)/test/echo-server $(BUILD)/test/conn-client $(BUILD)/test/rs-equiv
 
 check: deps all $(UNIT_BINS) $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/run-tests
@@ -189,3 +193,17 @@ clean: fuzz-clean
 .PHONY: fuzz fuzz-smoke fuzz-drivers fuzz-clean
 .PRECIOUS: $(FUZZ_BUILD)/obj/%.o
 -include $(wildcard $(FUZZ_BUILD)/obj/*.d $(FUZZ_BUILD)/*.d)
+
+# ---- Benchmarks: make bench, make bench-smoke (bench/run; not part of make check) ---------
+# bench: svcnat apply side by side with nft -f of its own script, a kube-proxy-nftables-style
+# ruleset and kube-proxy-iptables-style iptables-restore, N = 1,000 and 10,000 services
+# (BENCH_LARGE=1 adds 30,000; BENCH_SKIP_SLOW=1 skips the loads that take minutes), in
+# throw-away network namespaces; the report goes to bench/RESULTS.md. bench-smoke: N = 200,
+# two runs each, for CI; its report goes to $(BUILD)/bench/RESULTS-smoke.md. Both need root.
+bench: all $(TEST_TOOLS)
+	$(Q)BUILD=$(BUILD) ./bench/run
+
+bench-smoke: all $(TEST_TOOLS)
+	$(Q)BUILD=$(BUILD) ./bench/run --smoke
+
+.PHONY: bench bench-smoke

@@ -603,7 +603,7 @@ static void sys_error(struct nlbatch_error *e, int err, const char *what)
 	snprintf(e->what, sizeof(e->what), "%s", what);
 }
 
-static int finish(struct nlbatch *b, struct mnl_socket *nl, unsigned flags)
+static int finish(struct nlbatch *b, unsigned flags)
 {
 	struct nlmsghdr *nlh;
 
@@ -620,14 +620,13 @@ static int finish(struct nlbatch *b, struct mnl_socket *nl, unsigned flags)
 	nlh = nftnl_batch_end(nftnl_batch_buffer(b->batch), b->end_seq);
 	/* An ACK for END only (Linux 6.10+ honours it): per-message ACKs would flood the rcvbuf. */
 	nlh->nlmsg_flags |= NLM_F_ACK;
-	(void)nl;
 	return msg_done(b, nlh);
 }
 
 int nlbatch_commit(struct nlbatch *b, struct mnl_socket *nl, unsigned flags, struct nlbatch_error *ret_err)
 {
 	struct nlbatch_error e;
-	int ret = finish(b, nl, flags);
+	int ret = finish(b, flags);
 
 	if (ret < 0) {
 		sys_error(&e, ret, "building the batch");

@@ -393,8 +393,13 @@ static void e_dynset_update(struct rule_builder *rb, uint32_t sreg, const char *
 	expr_add(rb, e, nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set) == 0);
 }
 
-/* No NFTA_NAT_FLAGS: the kernel sets NF_NAT_RANGE_PROTO_SPECIFIED itself for a proto register. */
-static void e_dnat(struct rule_builder *rb, uint32_t reg_addr, uint32_t reg_proto)
+/*
+ * flags: NFTA_NAT_FLAGS, or 0 for none.  nft sends NF_NAT_RANGE_PROTO_SPECIFIED
+ * for a literal port ("dnat ip to 198.19.1.2:8080") and nothing for a map;
+ * the kernel stores the same either way (it sets the flag itself when given a
+ * proto register), so this only keeps our bytes equal to nft's.
+ */
+static void e_dnat(struct rule_builder *rb, uint32_t reg_addr, uint32_t reg_proto, uint32_t flags)
 {
 	struct nftnl_expr *e = expr_new(rb, "nat");
 
@@ -404,6 +409,8 @@ static void e_dnat(struct rule_builder *rb, uint32_t reg_addr, uint32_t reg_prot
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, (uint32_t)rb->t->family);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg_addr);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg_proto);
+	if (flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
 	expr_add(rb, e, true);
 }
 
@@ -538,7 +545,7 @@ static void st_dnat(struct rule_builder *rb, const struct rs_stmt *st, bool with
 	assert(st->mod > 0);
 	load_key(rb, with_daddr, st->mod);
 	e_lookup(rb, NFT_REG_1, st->set, NFT_REG_1);
-	e_dnat(rb, NFT_REG_1, reg_slot(addr_slots(rb->t)));
+	e_dnat(rb, NFT_REG_1, reg_slot(addr_slots(rb->t)), 0);
 }
 
 static void st_set_match(struct rule_builder *rb, const struct rs_stmt *st)
@@ -639,7 +646,7 @@ static void st_build(struct rule_builder *rb, const struct rs_stmt *st)
 
 		e_immediate_data(rb, NFT_REG_1, st->to_addr.bytes, (uint32_t)rs_table_addr_len(rb->t));
 		e_immediate_data(rb, NFT_REG_2, port, 2);
-		e_dnat(rb, NFT_REG_1, NFT_REG_2);
+		e_dnat(rb, NFT_REG_1, NFT_REG_2, NF_NAT_RANGE_PROTO_SPECIFIED);
 		break;
 	}
 	case RS_ST_DADDR_EQ:
