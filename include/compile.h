@@ -22,12 +22,13 @@ struct backend {
 };
 
 /*
- * The endpoints of one service port (family 0: any), sorted and unique: the
- * ready ones, or when none is ready the serving terminating ones, as
- * kube-proxy does.  *ret is malloc'd (NULL when none).
+ * The endpoints of one service port (family 0: any; node NULL: any node),
+ * sorted and unique: the ready ones, or when none is ready the serving
+ * terminating ones, as kube-proxy does (for a Local policy, among the
+ * node's own).  *ret is malloc'd (NULL when none).
  */
-int service_port_backends(const struct service *s, const struct svc_port *p, int family, struct backend **ret,
-			  size_t *ret_n);
+int service_port_backends(const struct service *s, const struct svc_port *p, int family, const char *node,
+			  struct backend **ret, size_t *ret_n);
 
 /* Compiles every valid, non-ignored service; never fails on user input (validation did that). */
 int compile_ruleset(const struct model *m, const struct config *c, struct ruleset **ret_rs,

@@ -57,6 +57,9 @@ struct service {
 	bool headless;			/* clusterIP: None */
 	bool ignored;			/* left to another proxy, or nothing to do */
 	const char *ignored_why;
+	const char *proxy_name;		/* label service.kubernetes.io/service-proxy-name */
+	bool headless_label;		/* label service.kubernetes.io/headless */
+	const char *external_name;	/* spec.externalName, shown only */
 	struct ip_list cluster_ips;	/* from clusterIP/clusterIPs, or allocated */
 	bool cluster_ip_allocated;
 	struct loc cluster_ip_loc;

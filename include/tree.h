@@ -31,24 +31,52 @@ struct node_pair {
 	struct node *value;
 };
 
+/*
+ * 32 bytes on LP64: a 96 MB List holds close to four million of these.
+ * What a node holds depends on its type, so read a field only after checking
+ * type: a scalar has str, len and (by type) i, f or b; a collection has n and
+ * items or pairs, and a NULL str.
+ */
 struct node {
-	enum node_type type;
-	struct loc loc;		/* where the value starts */
 	/*
 	 * Scalars: the source text, NUL-terminated (for YAML the scalar's value
 	 * after unquoting; for JSON the decoded string or the number's text).
+	 * Equal short strings of one file may share their text.
 	 */
 	const char *str;
-	size_t len;
-	int64_t i;		/* NODE_INT */
-	double f;		/* NODE_FLOAT */
-	bool b;			/* NODE_BOOL */
-	size_t n;		/* NODE_SEQ: items; NODE_MAP: pairs */
 	union {
-		struct node **items;
-		struct node_pair *pairs;
+		int64_t i;			/* NODE_INT */
+		double f;			/* NODE_FLOAT */
+		bool b;				/* NODE_BOOL */
+		struct node **items;		/* NODE_SEQ */
+		struct node_pair *pairs;	/* NODE_MAP */
 	};
+	union {
+		uint32_t len;	/* scalars: bytes of str, which may hold a NUL ("a\u0000b") */
+		uint32_t n;	/* NODE_SEQ: items; NODE_MAP: pairs */
+	};
+	uint32_t line, col;	/* where the value starts (col counts characters); 0 = unknown */
+	enum node_type type : 8;
+	/*
+	 * The file name is not repeated in every node: nodes are allocated in
+	 * slabs that start with it, and home is how many bytes back from the
+	 * node its slab starts.  0 for a node made outside a parser: no file.
+	 */
+	uint32_t home : 24;
 };
+
+/* The start of every slab of nodes. */
+struct tree_slab {
+	const char *file;
+};
+
+/* Where n starts, as diagnostics take it. */
+static inline struct loc node_loc(const struct node *n)
+{
+	const struct tree_slab *slab = n->home ? (const void *)((const char *)n - n->home) : NULL;
+
+	return (struct loc){ .file = slab ? slab->file : NULL, .line = n->line, .col = n->col };
+}
 
 /* One document of a stream (a YAML stream may hold several). */
 struct doc {
@@ -84,8 +112,36 @@ const char *node_type_name(enum node_type t);
  */
 #define TREE_QUOTE_SIZE 72	/* room for a quoted value, truncated with "..." */
 
-/* A zeroed node of type t at loc (the file name pointer is kept, not copied). */
-struct node *tree_node_new(struct arena *a, enum node_type t, const struct loc *loc);
+/*
+ * What a parser builds a tree with: nodes come from slabs and strings from
+ * chunks carved out of the arena, so neither pays the arena's 16-byte
+ * rounding, and short strings are interned (a List repeats "name" a
+ * million times).  The index is temporary: tree_builder_fini frees it and
+ * leaves the tree in the arena.
+ */
+struct tree_str;
+
+struct tree_builder {
+	struct arena *a;
+	const char *file;
+	struct tree_slab *slab;		/* the current slab */
+	size_t slab_used, slab_size;	/* bytes */
+	char *chars, *chars_end;	/* free room for strings */
+	struct tree_str *strs;		/* intern index, open addressing; NULL slots are empty */
+	size_t nstrs, capstrs;
+};
+
+void tree_builder_init(struct tree_builder *b, struct arena *a, const char *file);
+void tree_builder_fini(struct tree_builder *b);
+/* A node of type t at line:col, otherwise zeroed; NULL on out-of-memory. */
+struct node *tree_node(struct tree_builder *b, enum node_type t, uint32_t line, uint32_t col);
+/* A NUL-terminated copy of s[0..len) that lives as long as the arena; NULL on out-of-memory. */
+const char *tree_string(struct tree_builder *b, const char *s, size_t len);
+/* Exact-size arrays for a collection's children from a parser's stack (k values, k/2 pairs). */
+int tree_set_items(struct tree_builder *b, struct node *n, struct node *const *kids, size_t k);
+int tree_set_pairs(struct tree_builder *b, struct node *n, struct node *const *kids, size_t k);
+/* The length of the valid UTF-8 sequence (RFC 3629) at s, n bytes available; 0 if invalid. */
+size_t tree_utf8_len(const char *s, size_t n);
 /* s[0..len) made printable for a message: escapes, truncation; returns out. */
 const char *tree_quote(char *out, size_t size, const char *s, size_t len);
 /* Byte offset -> line:col (col counts UTF-8 characters), as the parsers report them. */

@@ -460,6 +460,9 @@ static void print_update(FILE *f, const struct table_diff *td)
 		print_rules(f, t, td->add_chains[i]->src);
 	for (size_t i = 0; i < td->n_sets; i++)
 		print_elem_lines(f, "add", t, td->sets[i].want->src, td->sets[i].add, td->sets[i].n_add, false);
+	/* As apply does it: every chain that goes is flushed before any is deleted. */
+	for (size_t i = 0; i < td->n_del_chains; i++)
+		fprintf(f, "flush chain %s %s %s\n", fam, t->name, td->del_chains[i]->name);
 	for (size_t i = 0; i < td->n_del_chains; i++)
 		fprintf(f, "delete chain %s %s %s\n", fam, t->name, td->del_chains[i]->name);
 	for (size_t i = 0; i < td->n_del_sets; i++)

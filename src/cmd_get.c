@@ -26,6 +26,35 @@ static const char *str_of(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* "198.19.1.2:80" or "[2001:db8::1]:80" of an endpoint object {ip, port}. */
+static const char *ep_text(const json_t *ep, char *buf, size_t len)
+{
+	const char *ip = json_string_value(json_object_get(ep, "ip"));
+	json_int_t port = json_integer_value(json_object_get(ep, "port"));
+
+	snprintf(buf, len, ip && strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip ? ip : "?", (long long)port);
+	return buf;
+}
+
+/* The endpoints of a port, joined with commas. */
+static void join_endpoints(char *buf, size_t len, const json_t *eps)
+{
+	size_t i, off = 0;
+	json_t *ep;
+	char one[80];
+
+	buf[0] = '\0';
+	json_array_foreach(eps, i, ep) {
+		int n = snprintf(buf + off, len - off, "%s%s", off ? "," : "", ep_text(ep, one, sizeof(one)));
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	if (!off)
+		snprintf(buf, len, "<none>");
+}
+
 static bool in_scope(const struct options *o, const json_t *svc)
 {
 	const char *ns = o->ns ? o->ns : "default";
@@ -62,6 +91,8 @@ static void external_ips(char *buf, size_t len, const json_t *svc)
 		snprintf(buf, len, "%s,%s", a, b);
 	else if (a[0] || b[0])
 		snprintf(buf, len, "%s", a[0] ? a : b);
+	else if (!strcmp(type, "ExternalName") && json_string_value(json_object_get(svc, "externalName")))
+		snprintf(buf, len, "%s", json_string_value(json_object_get(svc, "externalName")));
 	else
 		snprintf(buf, len, "%s", !strcmp(type, "LoadBalancer") ? "<pending>" : "<none>");
 }
@@ -189,9 +220,22 @@ static json_t *k8s_service(const json_t *svc)
 			 json_object_get(svc, "externalIPs"), "ports", k8s_ports(svc), "selector",
 			 selector_map(json_string_value(json_object_get(svc, "selector"))));
 	json_object_set(spec, "sessionAffinity", json_object_get(svc, "sessionAffinity"));
-	return json_pack("{s:s,s:s,s:{s:O,s:O},s:o,s:{s:{s:o}}}", "apiVersion", "v1", "kind", "Service", "metadata",
-			 "name", json_object_get(svc, "name"), "namespace", json_object_get(svc, "namespace"), "spec",
-			 spec, "status", "loadBalancer", "ingress", ingress);
+	if (json_object_get(svc, "sessionAffinityTimeout"))
+		json_object_set_new(spec, "sessionAffinityConfig",
+				    json_pack("{s:{s:O}}", "clientIP", "timeoutSeconds",
+					      json_object_get(svc, "sessionAffinityTimeout")));
+	for (const char *const *k = (const char *const[]){ "externalTrafficPolicy", "internalTrafficPolicy",
+							   "publishNotReadyAddresses", "ipFamilyPolicy",
+							   "loadBalancerSourceRanges", "healthCheckNodePort",
+							   "externalName", NULL }; *k; k++)
+		if (json_object_get(svc, *k))
+			json_object_set(spec, *k, json_object_get(svc, *k));
+	if (!strcmp(str_of(svc, "type"), "ExternalName"))
+		json_object_del(spec, "clusterIPs"), json_object_set_new(spec, "clusterIP", json_string(""));
+	return json_pack("{s:s,s:s,s:{s:O,s:O,s:O*},s:o,s:{s:{s:o}}}", "apiVersion", "v1", "kind", "Service",
+			 "metadata", "name", json_object_get(svc, "name"), "namespace", json_object_get(svc, "namespace"),
+			 "labels", json_object_get(svc, "labels"), "spec", spec, "status", "loadBalancer", "ingress",
+			 ingress);
 }
 
 static json_t *k8s_endpoints(const json_t *svc)
@@ -201,15 +245,14 @@ static json_t *k8s_endpoints(const json_t *svc)
 
 	json_array_foreach(json_object_get(svc, "ports"), i, p)
 		json_array_foreach(json_object_get(p, "endpoints"), j, ep) {
-			const char *s = json_string_value(ep), *colon = strrchr(s, ':');
-			char ip[64];
+			json_t *addr = json_pack("{s:O}", "ip", json_object_get(ep, "ip"));
 
-			snprintf(ip, sizeof(ip), "%.*s", (int)(colon - s), s[0] == '[' ? s + 1 : s);
-			if (s[0] == '[')
-				ip[strlen(ip) - 1] = '\0';
-			json_array_append_new(subsets, json_pack("{s:[{s:s}],s:[{s:O,s:i,s:O}]}", "addresses", "ip", ip,
+			if (addr && json_object_get(ep, "nodeName"))
+				json_object_set(addr, "nodeName", json_object_get(ep, "nodeName"));
+			json_array_append_new(subsets, json_pack("{s:[o],s:[{s:O,s:O,s:O}]}", "addresses", addr,
 								  "ports", "name", json_object_get(p, "name"), "port",
-								  atoi(colon + 1), "protocol", json_object_get(p, "protocol")));
+								  json_object_get(ep, "port"), "protocol",
+								  json_object_get(p, "protocol")));
 		}
 	return json_pack("{s:s,s:s,s:{s:O,s:O},s:o}", "apiVersion", "v1", "kind", "Endpoints", "metadata", "name",
 			 json_object_get(svc, "name"), "namespace", json_object_get(svc, "namespace"), "subsets", subsets);
@@ -305,7 +348,7 @@ static int get_services(const struct options *o, json_t *svcs)
 		if (!in_scope(o, svc))
 			continue;
 		c = 0;
-		join(ips, sizeof(ips), json_object_get(svc, "clusterIPs"), "None");
+		join(ips, sizeof(ips), json_object_get(svc, "clusterIPs"), "<none>");
 		external_ips(ext, sizeof(ext), svc);
 		ports_column(ports, sizeof(ports), svc);
 		if (o->all_namespaces)
@@ -332,10 +375,12 @@ static void endpoints_column(char *buf, size_t len, const json_t *svc)
 	buf[0] = '\0';
 	json_array_foreach(json_object_get(svc, "ports"), i, p)
 		json_array_foreach(json_object_get(p, "endpoints"), j, ep) {
+			char one[80];
+
 			total++;
 			if (shown < 3) {
 				off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s", shown ? "," : "",
-							json_string_value(ep));
+							ep_text(ep, one, sizeof(one)));
 				shown++;
 			}
 		}
@@ -440,7 +485,7 @@ static void describe_port(const json_t *svc, const json_t *p, const struct count
 			 (long long)json_integer_value(json_object_get(p, "nodePort")), str_of(p, "protocol"));
 		field("NodePort:", buf);
 	}
-	join(buf, sizeof(buf), json_object_get(p, "endpoints"), "<none>");
+	join_endpoints(buf, sizeof(buf), json_object_get(p, "endpoints"));
 	field("Endpoints:", buf);
 	if (*name)
 		snprintf(label, sizeof(label), "%s/%s:%s", str_of(svc, "namespace"), str_of(svc, "name"), name);
@@ -502,6 +547,10 @@ int cmd_describe(struct options *o, struct diag *d)
 	json_array_foreach(json_object_get(found, "ports"), i, p)
 		describe_port(found, p, ctr, o);
 	field("Session Affinity:", str_of(found, "sessionAffinity"));
+	/* kubectl shows the external policy only where there is external traffic. */
+	if (!strcmp(str_of(found, "type"), "NodePort") || !strcmp(str_of(found, "type"), "LoadBalancer"))
+		field("External Traffic Policy:", str_of(found, "externalTrafficPolicy"));
+	field("Internal Traffic Policy:", str_of(found, "internalTrafficPolicy"));
 	if (json_object_get(found, "ignored"))
 		field("svcnat:", str_of(found, "ignored"));
 	counters_free(ctr);

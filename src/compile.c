@@ -112,8 +112,8 @@ static bool addr_usable(const struct service *s, const struct ep_addr *a, bool t
 	return terminating_fallback ? a->serving && a->terminating : a->ready;
 }
 
-int service_port_backends(const struct service *s, const struct svc_port *p, int family, struct backend **ret,
-			  size_t *ret_n)
+int service_port_backends(const struct service *s, const struct svc_port *p, int family, const char *node,
+			  struct backend **ret, size_t *ret_n)
 {
 	size_t cap = 0, n = 0;
 	struct backend *v = NULL;
@@ -125,6 +125,7 @@ int service_port_backends(const struct service *s, const struct svc_port *p, int
 
 			for (size_t a = 0; port && a < grp->n_addrs; a++) {
 				if ((family && grp->addrs[a].addr.family != family) ||
+				    (node && (!grp->addrs[a].node_name || strcmp(grp->addrs[a].node_name, node))) ||
 				    !addr_usable(s, &grp->addrs[a], fallback))
 					continue;
 				if (n == cap) {
@@ -337,17 +338,6 @@ static int add_firewall(struct compile_ctx *x, const struct service *s, const st
 	return label ? 0 : -ENOMEM;
 }
 
-/* The endpoints on this node (hostnameOverride), for the Local traffic policies. */
-static size_t local_backends(const struct compile_ctx *x, const struct backend *all, size_t n, struct backend *out)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (all[i].node && !strcmp(all[i].node, x->c->hostname))
-			out[k++] = all[i];
-	return k;
-}
-
 static int add_hairpin(struct compile_ctx *x, const struct backend *be, size_t k)
 {
 	for (size_t i = 0; i < k; i++) {
@@ -363,18 +353,18 @@ static int add_hairpin(struct compile_ctx *x, const struct backend *be, size_t k
 
 static int compile_port(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
 {
-	struct backend *all = NULL, *local;
-	size_t n = 0, nl;
+	struct backend *all = NULL, *local = NULL;
+	size_t n = 0, nl = 0;
 	bool np = p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER);
 	enum frontend ext = s->external_local ? FRONT_EXTERNAL_LOCAL : FRONT_EXTERNAL;
-	int r = service_port_backends(s, p, x->family, &all, &n);
+	int r = service_port_backends(s, p, x->family, NULL, &all, &n);
 
-	local = r == 0 ? malloc((n + 1) * sizeof(*local)) : NULL;
-	if (!local) {
+	if (r == 0 && (s->external_local || s->internal_local))
+		r = service_port_backends(s, p, x->family, x->c->hostname, &local, &nl);
+	if (r < 0) {
 		free(all);
 		return -ENOMEM;
 	}
-	nl = local_backends(x, all, n, local);
 #define BE(local_policy) (local_policy) ? local : all, (local_policy) ? nl : n
 	r = add_ip_frontends(x, FRONT_CLUSTER, &s->cluster_ips, "cluster IP", s, p, BE(s->internal_local));
 	if (r == 0)

@@ -102,10 +102,12 @@ static int read_file(const char *path, char **ret_buf, size_t *ret_len)
 
 static int set_string(char *dst, size_t size, const struct node *v, const char *key, struct diag *d)
 {
+	const struct loc where = node_loc(v);
+
 	if (v->type != NODE_STRING)
-		return diag_error(d, &v->loc, "%s: expected a string, found %s", key, node_type_name(v->type));
+		return diag_error(d, &where, "%s: expected a string, found %s", key, node_type_name(v->type));
 	if (v->len >= size || memchr(v->str, '\0', v->len))
-		return diag_error(d, &v->loc, "%s: '%.40s' is too long (at most %zu bytes)", key, v->str, size - 1);
+		return diag_error(d, &where, "%s: '%.40s' is too long (at most %zu bytes)", key, v->str, size - 1);
 	memcpy(dst, v->str, v->len + 1);
 	return 0;
 }
@@ -113,24 +115,26 @@ static int set_string(char *dst, size_t size, const struct node *v, const char *
 static int set_cidrs(struct cidr_list *dst, const struct node *v, const char *key, bool one_per_family,
 		     struct diag *d)
 {
+	const struct loc where = node_loc(v);
 	struct cidr_list l = { 0 };
 
 	if (v->type == NODE_STRING) {
 		if (cidr_list_parse(v->str, &l, one_per_family) < 0)
-			return diag_error(d, &v->loc, "%s: '%.80s' is not a CIDR%s", key, v->str,
+			return diag_error(d, &where, "%s: '%.80s' is not a CIDR%s", key, v->str,
 					  one_per_family ? " or a comma-separated pair of one IPv4 and one IPv6 CIDR" : " list");
 	} else if (v->type == NODE_SEQ && !one_per_family) {
 		for (size_t i = 0; i < v->n; i++) {
 			const struct node *it = v->items[i];
+			const struct loc at = node_loc(it);
 
 			if (it->type != NODE_STRING || l.n == CONFIG_MAX_CIDRS ||
 			    prefix_parse(it->str, &l.v[l.n].net, &l.v[l.n].len) < 0)
-				return diag_error(d, &it->loc, "%s[%zu]: not a CIDR (at most %d entries)", key, i,
+				return diag_error(d, &at, "%s[%zu]: not a CIDR (at most %d entries)", key, i,
 						  CONFIG_MAX_CIDRS);
 			l.n++;
 		}
 	} else {
-		return diag_error(d, &v->loc, "%s: expected %s, found %s", key,
+		return diag_error(d, &where, "%s: expected %s, found %s", key,
 				  one_per_family ? "a string" : "a string or a sequence of strings",
 				  node_type_name(v->type));
 	}
@@ -140,18 +144,21 @@ static int set_cidrs(struct cidr_list *dst, const struct node *v, const char *ke
 
 static int set_bool(bool *dst, const struct node *v, const char *key, struct diag *d)
 {
+	const struct loc where = node_loc(v);
+
 	if (v->type != NODE_BOOL)
-		return diag_error(d, &v->loc, "%s: expected true or false, found %s", key, node_type_name(v->type));
+		return diag_error(d, &where, "%s: expected true or false, found %s", key, node_type_name(v->type));
 	*dst = v->b;
 	return 0;
 }
 
 static int apply_nftables_section(struct config *c, const struct node *map, struct diag *d)
 {
+	struct loc where = node_loc(map);
 	int r = 0;
 
 	if (map->type != NODE_MAP)
-		return diag_error(d, &map->loc, "nftables: expected a mapping");
+		return diag_error(d, &where, "nftables: expected a mapping");
 	for (size_t i = 0; i < map->n; i++) {
 		const char *k = map->pairs[i].key->str;
 		const struct node *v = map->pairs[i].value;
@@ -159,12 +166,15 @@ static int apply_nftables_section(struct config *c, const struct node *map, stru
 		if (!strcmp(k, "masqueradeAll"))
 			r |= set_bool(&c->masquerade_all, v, "nftables.masqueradeAll", d);
 		else if (!strcmp(k, "masqueradeBit")) {
+			where = node_loc(v);
 			if (v->type != NODE_INT || v->i < 0 || v->i > 31)
-				r |= diag_error(d, &v->loc, "nftables.masqueradeBit: expected an integer 0-31");
+				r |= diag_error(d, &where, "nftables.masqueradeBit: expected an integer 0-31");
 			else
 				c->masquerade_bit = (uint32_t)v->i;
-		} else if (strcmp(k, "syncPeriod") && strcmp(k, "minSyncPeriod"))
-			r |= diag_error(d, &map->pairs[i].key->loc, "unknown key 'nftables.%.60s'", k);
+		} else if (strcmp(k, "syncPeriod") && strcmp(k, "minSyncPeriod")) {
+			where = node_loc(map->pairs[i].key);
+			r |= diag_error(d, &where, "unknown key 'nftables.%.60s'", k);
+		}
 	}
 	return r;
 }
@@ -172,6 +182,8 @@ static int apply_nftables_section(struct config *c, const struct node *map, stru
 static int apply_key(struct config *c, const char *k, const struct node *v, const struct node *key,
 		     struct diag *d)
 {
+	const struct loc at_key = node_loc(key), at_value = node_loc(v);
+
 	if (!strcmp(k, "apiVersion") || !strcmp(k, "kind"))
 		return 0;
 	if (!strcmp(k, "serviceCIDR"))
@@ -182,7 +194,7 @@ static int apply_key(struct config *c, const char *k, const struct node *v, cons
 		return set_cidrs(&c->node_port_addresses, v, k, false, d);
 	if (!strcmp(k, "nodePortRange")) {
 		if (v->type != NODE_STRING || port_range_parse(v->str, &c->node_port_min, &c->node_port_max) < 0)
-			return diag_error(d, &v->loc, "nodePortRange: expected 'MIN-MAX' within 1-65535");
+			return diag_error(d, &at_value, "nodePortRange: expected 'MIN-MAX' within 1-65535");
 		return 0;
 	}
 	if (!strcmp(k, "nftables"))
@@ -197,7 +209,7 @@ static int apply_key(struct config *c, const char *k, const struct node *v, cons
 		return set_string(c->hostname, sizeof(c->hostname), v, k, d);
 	if (!strcmp(k, "manifestDir"))
 		return set_string(c->manifest_dir, sizeof(c->manifest_dir), v, k, d);
-	return diag_error(d, &key->loc, "unknown key '%.60s'", k);
+	return diag_error(d, &at_key, "unknown key '%.60s'", k);
 }
 
 int config_load_buffer(struct config *c, const char *buf, size_t len, const char *name, struct diag *d)
@@ -210,9 +222,10 @@ int config_load_buffer(struct config *c, const char *buf, size_t len, const char
 	r = tree_parse_yaml(buf, len, name, &a, d, &docs);
 	if (r == 0 && docs && docs->root) {
 		const struct node *root = docs->root;
+		const struct loc where = node_loc(root);
 
 		if (root->type != NODE_MAP)
-			r = diag_error(d, &root->loc, "configuration: expected a mapping");
+			r = diag_error(d, &where, "configuration: expected a mapping");
 		for (size_t i = 0; root->type == NODE_MAP && i < root->n; i++)
 			if (apply_key(c, root->pairs[i].key->str, root->pairs[i].value, root->pairs[i].key, d) < 0)
 				r = -EINVAL;
@@ -227,7 +240,14 @@ int config_load(struct config *c, const char *path, struct diag *d)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int r = read_file(path, &buf, &len);
+	struct stat st;
+	int r;
+
+	/* Whoever may write the configuration steers this node's traffic. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IWOTH))
+		return diag_error(d, &(struct loc){ .file = path },
+				  "configuration is world-writable: anyone could steer this node's traffic; refusing it (chmod o-w)");
+	r = read_file(path, &buf, &len);
 
 	if (r < 0)
 		return r;

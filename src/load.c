@@ -170,6 +170,16 @@ static int load_any(struct model *m, const char *path, const struct dir_chain *u
 		close(fd);
 		return diag_error(d, &where, "cannot stat: %s", strerror(-r));
 	}
+	/*
+	 * Whoever may write the manifests steers this node's traffic (svcnat runs
+	 * as root): a file or directory anyone can write is refused.  A sticky
+	 * directory (/tmp) still lets anyone add files, so it counts too.
+	 */
+	if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && (st.st_mode & S_IWOTH)) {
+		close(fd);
+		return diag_error(d, &where, "%s is world-writable: anyone could steer this node's traffic; refusing it "
+				  "(chmod o-w)", S_ISDIR(st.st_mode) ? "directory" : "file");
+	}
 	if (!S_ISDIR(st.st_mode)) {
 		r = load_fd(m, fd, path, d);
 		close(fd);

@@ -372,9 +372,9 @@ static void print_allocations(FILE *f, const struct model *m, const char *verb)
 	for (size_t i = 0; i < m->n_services; i++) {
 		const struct service *s = &m->services[i];
 
-		if (s->cluster_ip_allocated)
+		for (size_t j = 0; s->cluster_ip_allocated && j < s->cluster_ips.n; j++)
 			fprintf(f, "# %s Service %s/%s clusterIP %s\n", verb, s->ns, s->name,
-				addr_to_str(&s->cluster_ips.v[0], buf));
+				addr_to_str(&s->cluster_ips.v[j], buf));
 		for (size_t j = 0; j < s->n_ports; j++)
 			if (s->ports[j].node_port_allocated)
 				fprintf(f, "# %s Service %s/%s %s nodePort %u\n", verb, s->ns, s->name,

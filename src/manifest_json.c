@@ -1,400 +1,664 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * JSON text -> tree.  jansson does the parsing and reports syntax errors,
- * but keeps no positions for values, so a small scanner first walks the
- * same bytes and records where each value and each object key starts, in
- * document order.  The tree is then built by walking jansson's value in
- * that same order: jansson 2.14 iterates an object's keys in insertion
- * order (test_tree.c checks this), and JSON_REJECT_DUPLICATES guarantees
- * no key was overwritten.  Every value is checked against the byte its
- * recorded position points at, so a disagreement is caught, not silently
- * misreported.
+ * JSON text -> tree, in one pass, straight into the arena.
  *
- * The scanner also enforces the depth and size limits before jansson
- * builds anything, which is what keeps a 10,000-deep "[[[[" from reaching
- * jansson's recursive parser.
+ * RFC 8259, strictly: no comments, no trailing commas, no NaN or Infinity,
+ * no single quotes; strings must be valid UTF-8, and \u escapes (surrogate
+ * pairs included) are decoded to UTF-8.  A manifest is an object, or a
+ * List in one, so the text must start with '{' or '['.  Integers that fit
+ * in int64 are NODE_INT; any other number is NODE_FLOAT; either keeps its
+ * text in str.
+ *
+ * Nothing recurses: open collections sit on a frame stack bounded by
+ * TREE_MAX_DEPTH, their children on one shared value stack that is copied
+ * into an exact-size array when the collection closes, as in the YAML
+ * parser.  Positions cost nothing extra: the line, the byte its line starts
+ * at, and the UTF-8 continuation bytes seen since (only strings hold any)
+ * give every value's line:col as the scanner passes it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
 
 #include "tree.h"
 
-struct jpos {
-	size_t off;
-	uint32_t line, col;
+/* What the parser expects next; the names are also what an error says was expected. */
+enum want {
+	WANT_VALUE,		/* after ':' */
+	WANT_ITEM,		/* after ',' in an array */
+	WANT_FIRST_ITEM,	/* after '[' */
+	WANT_KEY,		/* after ',' in an object */
+	WANT_FIRST_KEY,		/* after '{' */
+	WANT_NEXT,		/* after a value: ',' or the closing bracket */
 };
 
-struct jscan {
-	const char *buf, *name;
-	size_t len, i;
-	uint32_t line, col;	/* of buf[i]; col counts UTF-8 characters, as jansson does */
+struct frame {
+	struct node *node;
+	size_t base;		/* its children start here on the value stack */
+};
+
+struct jctx {
+	const unsigned char *buf, *p, *end;
+	const char *name;
+	struct diag *d;
+	struct tree_builder tb;
+	uint32_t line;			/* of p */
+	const unsigned char *line_start;
+	size_t cont;			/* UTF-8 continuation bytes in [line_start, p) */
+	struct frame frames[TREE_MAX_DEPTH];
 	size_t depth;
-	struct jpos *pos;	/* starts of values and keys, in document order */
-	size_t npos, cap;
-	struct diag *d;
+	struct node **stack;		/* children of the open collections, in order */
+	size_t nstack, capstack;
+	char *scratch;			/* a string with escapes, decoded */
+	size_t capscratch;
+	size_t nodes;			/* values and keys so far, against TREE_MAX_NODES */
+	locale_t c_locale;		/* "1.5" must not depend on the caller's LC_NUMERIC; made on first use */
+	struct node *root;
+	int err;			/* set by errors after which reading goes on (duplicate keys) */
 };
 
-struct jbuild {
-	struct arena *a;
-	struct diag *d;
-	const char *name, *buf;
-	size_t len;
-	const struct jpos *pos;
-	size_t npos, next;
+/* Bytes that stand for themselves inside a string: not '"', '\\', controls or non-ASCII. */
+static const unsigned char plain[256] = {
+	[0x20 ... '"' - 1] = 1, ['"' + 1 ... '\\' - 1] = 1, ['\\' + 1 ... 0x7f] = 1,
 };
-
-/* ---- position scanner ---- */
-
-static void scan_advance(struct jscan *s)
-{
-	unsigned char c = (unsigned char)s->buf[s->i++];
-
-	if (c == '\n') {
-		s->line++;
-		s->col = 1;
-	} else if ((c & 0xc0) != 0x80) {
-		s->col++;
-	}
-}
-
-static struct loc scan_loc(const struct jscan *s)
-{
-	return (struct loc){ .file = s->name, .line = s->line, .col = s->col };
-}
-
-static int scan_record(struct jscan *s)
-{
-	struct jpos *p;
-	struct loc loc;
-
-	if (s->npos == TREE_MAX_NODES) {
-		loc = scan_loc(s);
-		return tree_error_nodes(s->d, &loc);
-	}
-	p = tree_grow(s->pos, &s->cap, s->npos + 1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	s->pos = p;
-	s->pos[s->npos++] = (struct jpos){ .off = s->i, .line = s->line, .col = s->col };
-	return 0;
-}
-
-/* From the opening quote to past the closing one; an unterminated string is jansson's to report. */
-static void scan_string(struct jscan *s)
-{
-	scan_advance(s);
-	while (s->i < s->len) {
-		char c = s->buf[s->i];
-
-		scan_advance(s);
-		if (c == '"')
-			return;
-		if (c == '\\' && s->i < s->len)
-			scan_advance(s);
-	}
-}
-
-static bool is_delimiter(char c)
-{
-	return strchr(" \t\r\n,:[]{}\"", c) != NULL;
-}
-
-/* Numbers, true, false, null, and whatever garbage jansson will reject. */
-static void scan_literal(struct jscan *s)
-{
-	do
-		scan_advance(s);
-	while (s->i < s->len && !is_delimiter(s->buf[s->i]));
-}
-
-static int scan_open(struct jscan *s)
-{
-	struct loc loc;
-	int r;
-
-	if (s->depth == TREE_MAX_DEPTH) {
-		loc = scan_loc(s);
-		return tree_error_depth(s->d, &loc);
-	}
-	r = scan_record(s);
-	if (r < 0)
-		return r;
-	s->depth++;
-	scan_advance(s);
-	return 0;
-}
-
-/* Keys and values are not told apart: the tree walk consumes them in the same order. */
-static int scan(struct jscan *s)
-{
-	int r = 0;
-
-	while (s->i < s->len && r == 0) {
-		switch (s->buf[s->i]) {
-		case ' ': case '\t': case '\r': case '\n': case ',': case ':':
-			scan_advance(s);
-			break;
-		case '{': case '[':
-			r = scan_open(s);
-			break;
-		case '}': case ']':
-			if (s->depth)
-				s->depth--;
-			scan_advance(s);
-			break;
-		case '"':
-			r = scan_record(s);
-			scan_string(s);
-			break;
-		default:
-			r = scan_record(s);
-			scan_literal(s);
-			break;
-		}
-	}
-	return r;
-}
-
-/* ---- tree from jansson's value ---- */
-
-static int build_value(struct jbuild *b, json_t *v, size_t depth, struct node **ret);
-
-/* The next recorded position, if it starts with one of the bytes in first. */
-static int take_pos(struct jbuild *b, const char *first, struct loc *ret_loc, size_t *ret_off)
-{
-	const struct jpos *p;
-	struct loc loc = { .file = b->name };
-
-	if (b->next >= b->npos || !b->buf[b->pos[b->next].off] ||
-	    !strchr(first, b->buf[b->pos[b->next].off])) {
-		if (b->next < b->npos)
-			loc = (struct loc){ b->name, b->pos[b->next].line, b->pos[b->next].col };
-		return diag_error(b->d, &loc, "internal error: JSON value positions are out of step with the parser");
-	}
-	p = &b->pos[b->next++];
-	*ret_loc = (struct loc){ .file = b->name, .line = p->line, .col = p->col };
-	*ret_off = p->off;
-	return 0;
-}
-
-static int build_string(struct jbuild *b, const char *s, size_t len, struct node **ret)
-{
-	struct node *n;
-	struct loc loc;
-	size_t off;
-	int r = take_pos(b, "\"", &loc, &off);
-
-	if (r < 0)
-		return r;
-	n = tree_node_new(b->a, NODE_STRING, &loc);
-	if (!n)
-		return -ENOMEM;
-	/* With JSON_ALLOW_NUL a string may hold "\u0000": len, not strlen, is its length. */
-	n->str = arena_strndup(b->a, s, len);
-	if (!n->str)
-		return -ENOMEM;
-	n->len = len;
-	*ret = n;
-	return 0;
-}
-
-static bool is_number_char(char c)
-{
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-/* Integers by their text ("80", not "80.0" or "8e1"); one beyond int64 becomes a float. */
-static int build_number(struct jbuild *b, json_t *v, struct node **ret)
-{
-	struct node *n;
-	struct loc loc;
-	size_t off, len;
-	int r = take_pos(b, "-0123456789", &loc, &off);
-
-	if (r < 0)
-		return r;
-	/* buf has no terminator: bound the span by the buffer, not by a NUL. */
-	for (len = 0; off + len < b->len && is_number_char(b->buf[off + len]); len++)
-		;
-	n = tree_node_new(b->a, NODE_FLOAT, &loc);
-	if (!n || !(n->str = arena_strndup(b->a, b->buf + off, len)))
-		return -ENOMEM;
-	n->len = len;
-	n->f = json_number_value(v);
-	if (!strpbrk(n->str, ".eE")) {
-		errno = 0;
-		n->i = strtoll(n->str, NULL, 10);
-		if (errno != ERANGE)
-			n->type = NODE_INT;
-	}
-	if (n->type == NODE_INT)
-		n->f = 0;
-	else
-		n->i = 0;
-	*ret = n;
-	return 0;
-}
-
-static int build_literal(struct jbuild *b, json_t *v, struct node **ret)
-{
-	const char *text = json_is_null(v) ? "null" : json_is_true(v) ? "true" : "false";
-	struct node *n;
-	struct loc loc;
-	size_t off;
-	int r = take_pos(b, "ntf", &loc, &off);
-
-	if (r < 0)
-		return r;
-	n = tree_node_new(b->a, json_is_null(v) ? NODE_NULL : NODE_BOOL, &loc);
-	if (!n)
-		return -ENOMEM;
-	n->b = json_is_true(v);
-	n->str = text;
-	n->len = strlen(text);
-	*ret = n;
-	return 0;
-}
-
-static int build_array(struct jbuild *b, json_t *v, size_t depth, struct node *n)
-{
-	size_t k = json_array_size(v);
-	int r;
-
-	if (!k)
-		return 0;
-	n->items = arena_alloc(b->a, k * sizeof(*n->items));
-	if (!n->items)
-		return -ENOMEM;
-	for (size_t i = 0; i < k; i++) {
-		r = build_value(b, json_array_get(v, i), depth + 1, &n->items[i]);
-		if (r < 0)
-			return r;
-	}
-	n->n = k;
-	return 0;
-}
-
-static int build_object(struct jbuild *b, json_t *v, size_t depth, struct node *n)
-{
-	size_t k = json_object_size(v), i = 0;
-	int r;
-
-	if (!k)
-		return 0;
-	n->pairs = arena_alloc(b->a, k * sizeof(*n->pairs));
-	if (!n->pairs)
-		return -ENOMEM;
-	for (void *it = json_object_iter(v); it && i < k; it = json_object_iter_next(v, it), i++) {
-		r = build_string(b, json_object_iter_key(it), json_object_iter_key_len(it),
-				 &n->pairs[i].key);
-		if (r < 0)
-			return r;
-		r = build_value(b, json_object_iter_value(it), depth + 1, &n->pairs[i].value);
-		if (r < 0)
-			return r;
-	}
-	n->n = i;
-	return 0;
-}
-
-/* Recursion is bounded: the scanner refused anything deeper than TREE_MAX_DEPTH. */
-static int build_collection(struct jbuild *b, json_t *v, size_t depth, struct node **ret)
-{
-	bool obj = json_is_object(v);
-	struct node *n;
-	struct loc loc;
-	size_t off;
-	int r = take_pos(b, obj ? "{" : "[", &loc, &off);
-
-	if (r < 0)
-		return r;
-	if (depth > TREE_MAX_DEPTH)
-		return tree_error_depth(b->d, &loc);
-	n = tree_node_new(b->a, obj ? NODE_MAP : NODE_SEQ, &loc);
-	if (!n)
-		return -ENOMEM;
-	r = obj ? build_object(b, v, depth, n) : build_array(b, v, depth, n);
-	if (r < 0)
-		return r;
-	*ret = n;
-	return 0;
-}
-
-static int build_value(struct jbuild *b, json_t *v, size_t depth, struct node **ret)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-	case JSON_ARRAY:
-		return build_collection(b, v, depth, ret);
-	case JSON_STRING:
-		return build_string(b, json_string_value(v), json_string_length(v), ret);
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return build_number(b, v, ret);
-	default:
-		return build_literal(b, v, ret);
-	}
-}
 
 /* ---- errors ---- */
 
-/* The key's text decoded ("\u00e9" -> "é") by jansson itself, from the raw token at off. */
-static int duplicate_key_error(const struct jscan *s, const struct jpos *p)
+__attribute__((format(printf, 3, 4)))
+static int error_at(const struct jctx *j, const unsigned char *at, const char *fmt, ...)
 {
-	struct loc loc = { .file = s->name, .line = p->line, .col = p->col };
+	struct loc loc = tree_offset_loc((const char *)j->buf, (size_t)(j->end - j->buf),
+					 (size_t)(at - j->buf), j->name);
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return diag_error(j->d, &loc, "invalid JSON: %s", msg);
+}
+
+static bool is_word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '+' || c == '.';
+}
+
+/* What is at `at`, for "found ...": 'NaN', '}', 'é', byte 0xff, end of file. */
+static const char *describe(const struct jctx *j, const unsigned char *at, char *out, size_t size)
+{
+	size_t left = (size_t)(j->end - at), n = 1;
 	char q[TREE_QUOTE_SIZE];
-	size_t end = p->off + 1;
-	json_t *key;
+
+	if (!left)
+		return "end of file";
+	if (is_word_char(*at))
+		while (n < left && n < 24 && is_word_char(at[n]))
+			n++;
+	else if (*at >= 0x80)
+		n = tree_utf8_len((const char *)at, left);
+	if (!n || *at < 0x20 || *at == 0x7f) {
+		snprintf(out, size, "byte 0x%02x", *at);
+		return out;
+	}
+	snprintf(out, size, "'%s'", tree_quote(q, sizeof(q), (const char *)at, n));
+	return out;
+}
+
+/* The usual mistakes get a word of explanation. */
+static const char *hint(const unsigned char *at, const unsigned char *end)
+{
+	if (at == end)
+		return "";
+	switch (*at) {
+	case '/':
+		return " (JSON has no comments)";
+	case '\'':
+		return " (JSON strings take double quotes)";
+	}
+	return "";
+}
+
+static int error_expected(const struct jctx *j, const char *what)
+{
+	char found[TREE_QUOTE_SIZE + 4];
+
+	return error_at(j, j->p, "found %s, expected %s%s", describe(j, j->p, found, sizeof(found)),
+			what, hint(j->p, j->end));
+}
+
+/* ---- scanning ---- */
+
+static void skip_space(struct jctx *j)
+{
+	const unsigned char *p = j->p;
+
+	for (; p < j->end; p++) {
+		if (*p == '\n') {
+			j->line++;
+			j->line_start = p + 1;
+			j->cont = 0;
+		} else if (*p != ' ' && *p != '\t' && *p != '\r') {
+			break;
+		}
+	}
+	j->p = p;
+}
+
+static uint32_t col_of(const struct jctx *j)
+{
+	return (uint32_t)((size_t)(j->p - j->line_start) - j->cont + 1);
+}
+
+/* A node at p, counted against the limit. */
+static int new_node(struct jctx *j, enum node_type t, struct node **ret)
+{
+	struct node *n;
+	struct loc loc;
+
+	if (j->nodes == TREE_MAX_NODES) {
+		loc = tree_offset_loc((const char *)j->buf, (size_t)(j->end - j->buf),
+				      (size_t)(j->p - j->buf), j->name);
+		return tree_error_nodes(j->d, &loc);
+	}
+	j->nodes++;
+	n = tree_node(&j->tb, t, j->line, col_of(j));
+	if (!n)
+		return -ENOMEM;
+	*ret = n;
+	return 0;
+}
+
+/* Attaches n to the open collection, or makes it the root. */
+static int push(struct jctx *j, struct node *n)
+{
+	struct node **stack;
+
+	if (!j->depth) {
+		j->root = n;
+		return 0;
+	}
+	stack = tree_grow(j->stack, &j->capstack, j->nstack + 1, sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	j->stack = stack;
+	j->stack[j->nstack++] = n;
+	return 0;
+}
+
+/* ---- strings ---- */
+
+static int scratch_put(struct jctx *j, size_t *used, const void *s, size_t n)
+{
+	char *p;
+
+	if (!n)
+		return 0;
+	p = tree_grow(j->scratch, &j->capscratch, *used + n, 1);
+	if (!p)
+		return -ENOMEM;
+	j->scratch = p;
+	memcpy(p + *used, s, n);
+	*used += n;
+	return 0;
+}
+
+static bool hex4(const unsigned char *s, const unsigned char *end, uint32_t *ret)
+{
+	uint32_t v = 0;
+
+	if (end - s < 4)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = v * 16 + ((c | 0x20) - 'a' + 10);
+		else
+			return false;
+	}
+	*ret = v;
+	return true;
+}
+
+static size_t utf8_encode(uint32_t cp, char out[static 4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* \uXXXX at q, with its low surrogate if it is a high one; *ret_len: the bytes it took. */
+static int decode_unicode(const struct jctx *j, const unsigned char *q, uint32_t *ret_cp, size_t *ret_len)
+{
+	uint32_t cp, lo;
+
+	if (!hex4(q + 2, j->end, &cp))
+		return error_at(j, q, "found '\\u' without four hex digits after it, expected \\uXXXX");
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return error_at(j, q, "found '\\u%04x', a low surrogate with no high one before it, expected a character or a surrogate pair",
+				cp);
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (j->end - q < 12 || q[6] != '\\' || q[7] != 'u' || !hex4(q + 8, j->end, &lo) ||
+		    lo < 0xdc00 || lo > 0xdfff)
+			return error_at(j, q, "found '\\u%04x', a high surrogate, expected a low surrogate '\\udc00'-'\\udfff' right after it",
+					cp);
+		*ret_cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		*ret_len = 12;
+		return 0;
+	}
+	*ret_cp = cp;
+	*ret_len = 6;
+	return 0;
+}
+
+/* The escape at *qp (a backslash), decoded onto the scratch; *qp moves past it. */
+static int decode_escape(struct jctx *j, const unsigned char **qp, size_t *used)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const unsigned char *q = *qp;
+	const char *k = q + 1 < j->end && q[1] ? strchr(from, q[1]) : NULL;
+	char utf8[4];
+	uint32_t cp = 0;
+	size_t len = 0;
 	int r;
 
-	while (end < s->len && s->buf[end] != '"')
-		end += s->buf[end] == '\\' ? 2 : 1;
-	key = end < s->len ? json_loadb(s->buf + p->off, end + 1 - p->off,
-					 JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
-	if (!json_is_string(key)) {
-		json_decref(key);
-		return diag_error(s->d, &loc, "duplicate key");
+	if (q + 1 == j->end)
+		return error_at(j, q + 1, "found end of file, expected an escape after '\\' and a closing '\"'");
+	if (k) {
+		*qp = q + 2;
+		return scratch_put(j, used, &to[k - from], 1);
 	}
-	r = diag_error(s->d, &loc, "duplicate key '%s'",
-		       tree_quote(q, sizeof(q), json_string_value(key), json_string_length(key)));
-	json_decref(key);
-	return r;
+	if (q[1] != 'u') {
+		if (q[1] > 0x20 && q[1] < 0x7f)
+			return error_at(j, q, "found '\\%c', expected one of the escapes \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
+					q[1]);
+		return error_at(j, q, "found byte 0x%02x after '\\', expected one of the escapes \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
+				q[1]);
+	}
+	r = decode_unicode(j, q, &cp, &len);
+	if (r < 0)
+		return r;
+	*qp = q + len;
+	return scratch_put(j, used, utf8, utf8_encode(cp, utf8));
 }
 
-/* jansson reports a duplicate just after the key: the last string recorded before that. */
-static const struct jpos *duplicate_key_pos(const struct jscan *s, size_t err_off)
+/*
+ * The string at p (its opening quote): *ret_s is its text, in the input
+ * when it has no escapes, else decoded in the scratch buffer.
+ */
+static int scan_string(struct jctx *j, const char **ret_s, size_t *ret_len)
 {
-	for (size_t k = s->npos; k-- > 0;)
-		if (s->pos[k].off < err_off && s->buf[s->pos[k].off] == '"')
-			return &s->pos[k];
-	return NULL;
+	const unsigned char *start = j->p, *q = start + 1, *seg = q;
+	size_t used = 0, k;
+	bool escaped = false;
+	int r;
+
+	for (;;) {
+		while (q < j->end && plain[*q])
+			q++;
+		if (q == j->end) {
+			struct loc at = tree_offset_loc((const char *)j->buf, (size_t)(j->end - j->buf),
+							(size_t)(start - j->buf), j->name);
+
+			return error_at(j, q, "found end of file, expected '\"' to close the string at line %u col %u",
+					at.line, at.col);
+		}
+		if (*q == '"')
+			break;
+		if (*q >= 0x80) {
+			k = tree_utf8_len((const char *)q, (size_t)(j->end - q));
+			if (!k)
+				return error_at(j, q, "found byte 0x%02x in a string, expected UTF-8 text", *q);
+			j->cont += k - 1;
+			q += k;
+			continue;
+		}
+		if (*q != '\\')
+			return error_at(j, q, "found control character 0x%02x in a string, expected it escaped, as \\u%04x",
+					*q, *q);
+		r = scratch_put(j, &used, seg, (size_t)(q - seg));
+		if (r == 0)
+			r = decode_escape(j, &q, &used);
+		if (r < 0)
+			return r;
+		seg = q;
+		escaped = true;
+	}
+	if (escaped) {
+		r = scratch_put(j, &used, seg, (size_t)(q - seg));
+		if (r < 0)
+			return r;
+		*ret_s = j->scratch;
+		*ret_len = used;
+	} else {
+		*ret_s = (const char *)start + 1;
+		*ret_len = (size_t)(q - start - 1);
+	}
+	j->p = q + 1;
+	return 0;
 }
 
-static int parse_error(const struct jscan *s, const json_error_t *e)
+static int parse_string(struct jctx *j)
 {
-	/* jansson's column is 0 before the first character of a line (an empty file, say). */
-	struct loc loc = { .file = s->name, .line = e->line > 0 ? (uint32_t)e->line : 0,
-			   .col = e->line > 0 ? (e->column > 0 ? (uint32_t)e->column : 1) : 0 };
-	const struct jpos *p;
-	char text[JSON_ERROR_TEXT_LENGTH];
+	struct node *n;
+	const char *s = NULL;
+	size_t len = 0;
+	int r = new_node(j, NODE_STRING, &n);
 
-	if (json_error_code(e) == json_error_out_of_memory)
+	if (r == 0)
+		r = scan_string(j, &s, &len);
+	if (r < 0)
+		return r;
+	n->str = tree_string(&j->tb, s, len);
+	if (!n->str)
 		return -ENOMEM;
-	if (json_error_code(e) == json_error_duplicate_key && e->position >= 0 &&
-	    (p = duplicate_key_pos(s, (size_t)e->position)))
-		return duplicate_key_error(s, p);
-	/* jansson's "near '...'" quotes the input: keep the message on one line. */
-	snprintf(text, sizeof(text), "%s", e->text);
-	for (char *t = text; *t; t++)
-		if ((unsigned char)*t < 0x20 || *t == 0x7f)
-			*t = ' ';
-	return diag_error(s->d, &loc, "invalid JSON: %s", text);
+	n->len = (uint32_t)len;
+	return push(j, n);
 }
 
-/* A NUL ends no JSON text, but jansson's message for one after the value is misleading. */
+/* ---- numbers and literals ---- */
+
+static bool is_digit(const struct jctx *j, const unsigned char *q)
+{
+	return q < j->end && *q >= '0' && *q <= '9';
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?; *ret_int: no fraction, no exponent. */
+static int scan_number(const struct jctx *j, const unsigned char **ret_end, bool *ret_int)
+{
+	const unsigned char *q = j->p + (*j->p == '-');
+	char found[TREE_QUOTE_SIZE + 4];
+
+	if (!is_digit(j, q))
+		return error_expected(j, "a value");
+	if (*q++ == '0' && is_digit(j, q))
+		return error_at(j, j->p, "found %s, expected a number without leading zeros",
+				describe(j, j->p, found, sizeof(found)));
+	while (is_digit(j, q))
+		q++;
+	*ret_int = true;
+	if (q < j->end && *q == '.') {
+		if (!is_digit(j, ++q))
+			return error_at(j, j->p, "found %s, expected a digit after the decimal point",
+					describe(j, j->p, found, sizeof(found)));
+		while (is_digit(j, q))
+			q++;
+		*ret_int = false;
+	}
+	if (q < j->end && (*q | 0x20) == 'e') {
+		q += q + 1 < j->end && (q[1] == '+' || q[1] == '-') ? 2 : 1;
+		if (!is_digit(j, q))
+			return error_at(j, j->p, "found %s, expected digits in the exponent",
+					describe(j, j->p, found, sizeof(found)));
+		while (is_digit(j, q))
+			q++;
+		*ret_int = false;
+	}
+	*ret_end = q;
+	return 0;
+}
+
+/* The text's value as an int64, or false if it is out of range. */
+static bool int_value(const char *s, int64_t *ret)
+{
+	bool neg = *s == '-';
+	uint64_t v = 0;
+
+	for (s += neg; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (v > (uint64_t)INT64_MAX + neg)
+		return false;
+	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+static int parse_number(struct jctx *j)
+{
+	const unsigned char *end = j->p;
+	struct node *n;
+	bool integral = false;
+	int r = scan_number(j, &end, &integral);
+
+	if (r == 0)
+		r = new_node(j, NODE_INT, &n);
+	if (r < 0)
+		return r;
+	n->len = (uint32_t)(end - j->p);
+	n->str = tree_string(&j->tb, (const char *)j->p, n->len);
+	if (!n->str)
+		return -ENOMEM;
+	if (!integral || !int_value(n->str, &n->i)) {
+		if (!j->c_locale && !(j->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0)))
+			return -ENOMEM;
+		n->type = NODE_FLOAT;
+		n->f = strtod_l(n->str, NULL, j->c_locale);
+		if (isinf(n->f))
+			return error_at(j, j->p, "found '%.40s', expected a number within the range of a double",
+					n->str);
+	}
+	j->p = end;
+	return push(j, n);
+}
+
+static int parse_literal(struct jctx *j)
+{
+	static const struct {
+		const char *text;
+		enum node_type type;
+		bool b;
+	} words[] = {
+		{ "true", NODE_BOOL, true }, { "false", NODE_BOOL, false }, { "null", NODE_NULL, false },
+	};
+	size_t left = (size_t)(j->end - j->p);
+	struct node *n;
+	int r;
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t len = strlen(words[i].text);
+
+		if (left < len || memcmp(j->p, words[i].text, len) != 0 ||
+		    (left > len && is_word_char(j->p[len])))
+			continue;
+		r = new_node(j, words[i].type, &n);
+		if (r < 0)
+			return r;
+		n->str = words[i].text;
+		n->len = (uint32_t)len;
+		if (words[i].type == NODE_BOOL)
+			n->b = words[i].b;
+		j->p += len;
+		return push(j, n);
+	}
+	return error_expected(j, "a value");
+}
+
+/* ---- collections ---- */
+
+static int open_collection(struct jctx *j, enum node_type t)
+{
+	struct frame *f;
+	struct node *n;
+	struct loc loc;
+	int r;
+
+	if (j->depth == TREE_MAX_DEPTH) {
+		loc = tree_offset_loc((const char *)j->buf, (size_t)(j->end - j->buf),
+				      (size_t)(j->p - j->buf), j->name);
+		return tree_error_depth(j->d, &loc);
+	}
+	r = new_node(j, t, &n);
+	if (r == 0)
+		r = push(j, n);	/* into the parent first, so the parent's children stay in order */
+	if (r < 0)
+		return r;
+	f = &j->frames[j->depth++];
+	f->node = n;
+	f->base = j->nstack;
+	j->p++;
+	return 0;
+}
+
+static int close_collection(struct jctx *j)
+{
+	struct frame *f = &j->frames[--j->depth];
+	struct node *n = f->node;
+	size_t k = j->nstack - f->base;
+	/* Not stack + base when nothing was ever pushed: NULL + 0 is undefined. */
+	struct node **kids = k ? j->stack + f->base : NULL;
+	int r;
+
+	j->p++;
+	j->nstack = f->base;
+	if (n->type == NODE_SEQ)
+		return tree_set_items(&j->tb, n, kids, k);
+	r = tree_set_pairs(&j->tb, n, kids, k);
+	if (r == 0)
+		r = tree_check_duplicates(n, j->d);
+	if (r == -EINVAL)
+		j->err = r;	/* not a syntax error: read on and report the others too */
+	return r == -EINVAL ? 0 : r;
+}
+
+/* ---- the grammar ---- */
+
+static int parse_value(struct jctx *j, enum want *w)
+{
+	switch (*j->p) {
+	case '{':
+		*w = WANT_FIRST_KEY;
+		return open_collection(j, NODE_MAP);
+	case '[':
+		*w = WANT_FIRST_ITEM;
+		return open_collection(j, NODE_SEQ);
+	}
+	*w = WANT_NEXT;
+	switch (*j->p) {
+	case '"':
+		return parse_string(j);
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return parse_number(j);
+	default:
+		return parse_literal(j);
+	}
+}
+
+static int parse_key(struct jctx *j, enum want *w)
+{
+	int r;
+
+	if (j->p == j->end || *j->p != '"')
+		return error_expected(j, *w == WANT_FIRST_KEY ? "a key in double quotes or '}'" :
+				      j->p < j->end && *j->p == '}' ?
+				      "a key in double quotes (JSON allows no comma before '}')" :
+				      "a key in double quotes");
+	r = parse_string(j);
+	if (r < 0)
+		return r;
+	skip_space(j);
+	if (j->p == j->end || *j->p != ':')
+		return error_expected(j, "':'");
+	j->p++;
+	*w = WANT_VALUE;
+	return 0;
+}
+
+/* After a value inside a collection: a comma, or the bracket that closes it. */
+static int parse_next(struct jctx *j, enum want *w)
+{
+	bool map = j->frames[j->depth - 1].node->type == NODE_MAP;
+	char close = map ? '}' : ']';
+
+	if (j->p < j->end && *j->p == ',') {
+		j->p++;
+		*w = map ? WANT_KEY : WANT_ITEM;
+		return 0;
+	}
+	if (j->p < j->end && *j->p == close)
+		return close_collection(j);
+	return error_expected(j, map ? "',' or '}'" : "',' or ']'");
+}
+
+static int parse_step(struct jctx *j, enum want *w)
+{
+	switch (*w) {
+	case WANT_FIRST_KEY:
+		if (j->p < j->end && *j->p == '}') {
+			*w = WANT_NEXT;
+			return close_collection(j);
+		}
+		/* fall through */
+	case WANT_KEY:
+		return parse_key(j, w);
+	case WANT_FIRST_ITEM:
+		if (j->p < j->end && *j->p == ']') {
+			*w = WANT_NEXT;
+			return close_collection(j);
+		}
+		/* fall through */
+	case WANT_ITEM:
+	case WANT_VALUE:
+		if (j->p == j->end || (*w == WANT_ITEM && *j->p == ']'))
+			return error_expected(j, *w == WANT_ITEM ? "a value (JSON allows no comma before ']')" :
+					      *w == WANT_FIRST_ITEM ? "a value or ']'" : "a value");
+		return parse_value(j, w);
+	case WANT_NEXT:
+		return parse_next(j, w);
+	}
+	return -EINVAL;
+}
+
+static int parse(struct jctx *j)
+{
+	enum want w = WANT_VALUE;
+	int r;
+
+	skip_space(j);
+	if (j->p == j->end || (*j->p != '{' && *j->p != '['))
+		return error_expected(j, "'[' or '{'");
+	do {
+		r = parse_step(j, &w);
+		skip_space(j);
+	} while (r == 0 && (w != WANT_NEXT || j->depth));
+	if (r < 0)
+		return r;
+	if (j->p != j->end)
+		return error_expected(j, "end of file after the JSON value");
+	return j->err;
+}
+
+/* A NUL ends no JSON text; said once, up front, it explains itself wherever it is. */
 static int check_nul(const char *buf, size_t len, const char *name, struct diag *d)
 {
 	const char *nul = memchr(buf, '\0', len);
@@ -406,44 +670,33 @@ static int check_nul(const char *buf, size_t len, const char *name, struct diag 
 	return diag_error(d, &loc, "invalid JSON: found a NUL byte, expected text");
 }
 
-static int load(struct jscan *s, struct arena *a, struct doc **ret_docs)
-{
-	/*
-	 * Integers as reals, so that one beyond int64 is a float rather than
-	 * jansson's "too big integer"; build_number types them by their text.
-	 */
-	const size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL;
-	struct jbuild b = { .a = a, .d = s->d, .name = s->name, .buf = s->buf, .len = s->len,
-			    .pos = s->pos, .npos = s->npos };
-	struct doc *doc;
-	json_error_t e;
-	json_t *v = json_loadb(s->buf, s->len, flags, &e);
-	int r;
-
-	if (!v)
-		return parse_error(s, &e);
-	doc = arena_alloc(a, sizeof(*doc));
-	r = doc ? build_value(&b, v, 1, &doc->root) : -ENOMEM;
-	json_decref(v);
-	if (r == 0)
-		*ret_docs = doc;
-	return r;
-}
-
 int tree_parse_json(const char *buf, size_t len, const char *name, struct arena *a,
 		    struct diag *d, struct doc **ret_docs)
 {
-	struct jscan s = { .buf = buf ? buf : "", .len = buf ? len : 0, .name = name,
-			   .line = 1, .col = 1, .d = d };
+	const unsigned char *text = (const unsigned char *)(buf ? buf : "");
+	struct jctx j = { .buf = text, .p = text, .end = text + (buf ? len : 0), .name = name, .d = d,
+			  .line = 1, .line_start = text };
+	struct doc *doc;
 	int r = tree_check_size(len, name, d);
 
 	if (r < 0)
 		return r;
-	r = check_nul(s.buf, s.len, name, d);
-	if (r == 0)
-		r = scan(&s);
-	if (r == 0)
-		r = load(&s, a, ret_docs);
-	free(s.pos);
-	return r;
+	r = check_nul((const char *)j.buf, (size_t)(j.end - j.buf), name, d);
+	if (r < 0)
+		return r;
+	tree_builder_init(&j.tb, a, name);
+	r = parse(&j);
+	tree_builder_fini(&j.tb);
+	free(j.stack);
+	free(j.scratch);
+	if (j.c_locale)
+		freelocale(j.c_locale);
+	if (r < 0)
+		return r;
+	doc = arena_alloc(a, sizeof(*doc));
+	if (!doc)
+		return -ENOMEM;
+	doc->root = j.root;
+	*ret_docs = doc;
+	return 0;
 }

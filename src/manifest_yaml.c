@@ -40,6 +40,7 @@ struct frame {
 
 struct yctx {
 	struct arena *a;
+	struct tree_builder tb;
 	struct diag *d;
 	const char *name;
 	const char *buf;
@@ -57,6 +58,8 @@ struct yctx {
 	size_t nodes;		/* values so far in this file, aliases expanded */
 	struct node *root;
 	struct doc *head, **tail;
+	char *digits;		/* a number's text without its underscores */
+	size_t capdigits;
 	int err;		/* set by errors after which reading goes on (duplicate keys) */
 };
 
@@ -97,6 +100,9 @@ static const struct yaml_words yaml_words[] = {
 
 static const struct yaml_words *lookup_word(const char *s)
 {
+	/* Most plain scalars are names: their first character rules out every word. */
+	if (*s && !strchr("~nNyYtToOfF.+-", *s))
+		return NULL;
 	for (size_t i = 0; i < sizeof(yaml_words) / sizeof(yaml_words[0]); i++)
 		for (const char *const *w = yaml_words[i].words; *w; w++)
 			if (strcmp(*w, s) == 0)
@@ -222,12 +228,14 @@ static bool resolve_float(struct yctx *c, struct node *n, const char *text)
 	return true;
 }
 
-static char *strip_underscores(struct arena *a, const char *s, size_t len)
+/* Into the scratch buffer: most plain scalars that start with a digit are addresses, not numbers. */
+static char *strip_underscores(struct yctx *c, const char *s, size_t len)
 {
-	char *out = arena_alloc(a, len + 1), *p = out;
+	char *out = tree_grow(c->digits, &c->capdigits, len + 1, 1), *p = out;
 
 	if (!out)
 		return NULL;
+	c->digits = out;
 	for (size_t i = 0; i < len; i++)
 		if (s[i] != '_')
 			*p++ = s[i];
@@ -238,7 +246,7 @@ static char *strip_underscores(struct arena *a, const char *s, size_t len)
 /* Leading sign or digit: int, else float, else an int too big for int64 (a float here). */
 static int resolve_number(struct yctx *c, struct node *n)
 {
-	char *plain = strip_underscores(c->a, n->str, n->len);
+	char *plain = strip_underscores(c, n->str, n->len);
 	double approx = 0;
 	int64_t i;
 
@@ -271,11 +279,14 @@ static int resolve_plain(struct yctx *c, struct node *n)
 	/* Only a tagged quoted scalar can hold "\0"; no number or keyword contains one. */
 	if (memchr(n->str, '\0', n->len))
 		return 0;
-	w = lookup_word(n->str);
+	/* No word is longer than "false" or "+.inf". */
+	w = n->len <= 5 ? lookup_word(n->str) : NULL;
 	if (w) {
 		n->type = w->type;
-		n->b = w->b;
-		n->f = w->f;
+		if (w->type == NODE_BOOL)
+			n->b = w->b;
+		else if (w->type == NODE_FLOAT)
+			n->f = w->f;
 		return 0;
 	}
 	if (c0 == '.' && yaml_float_syntax(n->str))
@@ -305,6 +316,7 @@ static bool tag_type(const char *tag, enum node_type *ret)
 static void check_tag(struct yctx *c, struct node *n, enum node_type want, const char *tag)
 {
 	char q[TREE_QUOTE_SIZE];
+	struct loc loc;
 
 	if (n->type == want)
 		return;
@@ -313,7 +325,8 @@ static void check_tag(struct yctx *c, struct node *n, enum node_type want, const
 		n->f = (double)n->i;
 		return;
 	}
-	c->err = diag_error(c->d, &n->loc, "cannot decode %s '%s' as !!%s", node_type_name(n->type),
+	loc = node_loc(n);
+	c->err = diag_error(c->d, &loc, "cannot decode %s '%s' as !!%s", node_type_name(n->type),
 			    tree_quote(q, sizeof(q), n->str, n->len), tag + strlen(YAML_TAG("")));
 }
 
@@ -469,11 +482,12 @@ static int on_scalar(struct yctx *c, const yaml_event_t *ev)
 	r = count_nodes(c, 1, &loc);
 	if (r < 0)
 		return r;
-	n = tree_node_new(c->a, NODE_STRING, &loc);
+	n = tree_node(&c->tb, NODE_STRING, loc.line, loc.col);
 	if (!n)
 		return -ENOMEM;
-	n->len = ev->data.scalar.length;
-	n->str = arena_strndup(c->a, (const char *)ev->data.scalar.value, n->len);
+	/* Fits: unescaping grows text by half at most ("\L" is 3 bytes), and the input is bounded. */
+	n->len = (uint32_t)ev->data.scalar.length;
+	n->str = tree_string(&c->tb, (const char *)ev->data.scalar.value, n->len);
 	if (!n->str)
 		return -ENOMEM;
 	/* Keys stay strings whatever they look like ("80: x" has the key "80"). */
@@ -498,7 +512,7 @@ static int alias_key(struct yctx *c, struct node *target, const struct loc *loc,
 		*ret = target;
 		return 0;
 	}
-	n = tree_node_new(c->a, NODE_STRING, loc);
+	n = tree_node(&c->tb, NODE_STRING, loc->line, loc->col);
 	if (!n)
 		return -ENOMEM;
 	n->str = target->str;
@@ -548,7 +562,7 @@ static int on_open(struct yctx *c, const yaml_event_t *ev, enum node_type type)
 	r = count_nodes(c, 1, &loc);
 	if (r < 0)
 		return r;
-	n = tree_node_new(c->a, type, &loc);
+	n = tree_node(&c->tb, type, loc.line, loc.col);
 	if (!n)
 		return -ENOMEM;
 	/* Into the parent first, so the parent's children stay in document order. */
@@ -566,24 +580,12 @@ static int finish_collection(struct yctx *c, struct node *n, struct node **kids,
 {
 	int r;
 
-	if (!k)
-		return 0;
-	if (n->type == NODE_SEQ) {
-		n->items = arena_alloc(c->a, k * sizeof(*n->items));
-		if (!n->items)
-			return -ENOMEM;
-		memcpy(n->items, kids, k * sizeof(*n->items));
-		n->n = k;
-		return 0;
-	}
+	if (n->type == NODE_SEQ)
+		return tree_set_items(&c->tb, n, kids, k);
 	/* libyaml emits a value for every key, so k is even. */
-	n->pairs = arena_alloc(c->a, k / 2 * sizeof(*n->pairs));
-	if (!n->pairs)
-		return -ENOMEM;
-	for (size_t i = 0; i < k / 2; i++)
-		n->pairs[i] = (struct node_pair){ .key = kids[2 * i], .value = kids[2 * i + 1] };
-	n->n = k / 2;
-	r = tree_check_duplicates(n, c->d);
+	r = tree_set_pairs(&c->tb, n, kids, k);
+	if (r == 0)
+		r = tree_check_duplicates(n, c->d);
 	if (r == -EINVAL)
 		c->err = r;	/* not a syntax error: read on and report the others too */
 	return r == -EINVAL ? 0 : r;
@@ -592,7 +594,9 @@ static int finish_collection(struct yctx *c, struct node *n, struct node **kids,
 static int on_close(struct yctx *c)
 {
 	struct frame *f = &c->frames[--c->depth];
-	int r = finish_collection(c, f->node, c->stack + f->base, c->nstack - f->base);
+	size_t k = c->nstack - f->base;
+	/* Not stack + base when nothing was ever pushed: NULL + 0 is undefined. */
+	int r = finish_collection(c, f->node, k ? c->stack + f->base : NULL, k);
 
 	c->nstack = f->base;
 	if (f->anchor != NO_ANCHOR) {
@@ -731,9 +735,12 @@ int tree_parse_yaml(const char *buf, size_t len, const char *name, struct arena 
 	}
 	/* libyaml reads exactly len bytes: buf needs no terminator, and a NUL is an error. */
 	yaml_parser_set_input_string(&c.parser, (const unsigned char *)c.buf, c.len);
+	tree_builder_init(&c.tb, a, name);
 	r = run(&c);
+	tree_builder_fini(&c.tb);
 	yaml_parser_delete(&c.parser);
 	freelocale(c.c_locale);
+	free(c.digits);
 	free(c.stack);
 	free(c.anchors);
 	free(c.slots);

@@ -28,6 +28,7 @@ __attribute__((format(printf, 5, 6)))
 static int obj_error(struct obj *o, const struct node *at, const char *prefix, const char *field,
 		     const char *fmt, ...)
 {
+	struct loc loc = node_loc(at ? at : o->root);
 	char msg[512];
 	va_list ap;
 
@@ -35,7 +36,7 @@ static int obj_error(struct obj *o, const struct node *at, const char *prefix, c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	o->errors++;
-	return diag_error(o->d, at ? &at->loc : &o->root->loc, "%s %s/%s: %s%s%s: %s", o->kind,
+	return diag_error(o->d, &loc, "%s %s/%s: %s%s%s: %s", o->kind,
 			  o->ns ? o->ns : "default", o->name ? o->name : "(unnamed)", prefix,
 			  *prefix && *field ? "." : "", field, msg);
 }
@@ -44,13 +45,14 @@ __attribute__((format(printf, 5, 6)))
 static void obj_warn(struct obj *o, const struct node *at, const char *prefix, const char *field,
 		     const char *fmt, ...)
 {
+	struct loc loc = node_loc(at ? at : o->root);
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_warn(o->d, at ? &at->loc : &o->root->loc, "%s %s/%s: %s%s%s: %s", o->kind, o->ns,
+	diag_warn(o->d, &loc, "%s %s/%s: %s%s%s: %s", o->kind, o->ns,
 		  o->name, prefix, *prefix && *field ? "." : "", field, msg);
 }
 
@@ -172,7 +174,7 @@ static int parse_ip_list(struct obj *o, const struct node *seq, const char *path
 			r = -EINVAL;
 			continue;
 		}
-		ret->locs[ret->n++] = seq->items[i]->loc;
+		ret->locs[ret->n++] = node_loc(seq->items[i]);
 	}
 	return r;
 }
@@ -256,7 +258,7 @@ static int parse_svc_port(struct obj *o, const struct node *pn, const char *pref
 	int64_t v = 0;
 	int r = 0, k;
 
-	p->loc = pn->loc;
+	p->loc = node_loc(pn);
 	p->path = arena_strdup(&o->m->arena, prefix);
 	name = want(o, pn, prefix, "name", NODE_STRING);
 	p->name = name ? name->str : "";
@@ -271,7 +273,7 @@ static int parse_svc_port(struct obj *o, const struct node *pn, const char *pref
 		r = k;
 	else {
 		p->port = (uint16_t)v;
-		p->port_loc = node_get(pn, "port")->loc;
+		p->port_loc = node_loc(node_get(pn, "port"));
 	}
 	if (parse_target_port(o, pn, prefix, p) < 0)
 		r = -EINVAL;
@@ -281,7 +283,7 @@ static int parse_svc_port(struct obj *o, const struct node *pn, const char *pref
 		r = k;
 	else if (k > 0 && v) {
 		p->node_port = (uint16_t)v;
-		p->node_port_loc = node_get(pn, "nodePort")->loc;
+		p->node_port_loc = node_loc(node_get(pn, "nodePort"));
 	}
 	return r;
 }
@@ -364,7 +366,7 @@ static int parse_cluster_ips(struct obj *o, const struct node *spec, struct serv
 
 	if (!first || (first->type == NODE_STRING && !first->len))
 		return 0;
-	s->cluster_ip_loc = first->loc;
+	s->cluster_ip_loc = node_loc(first);
 	if (first->type == NODE_STRING && !strcmp(first->str, "None")) {
 		s->headless = true;
 		return 0;
@@ -375,8 +377,8 @@ static int parse_cluster_ips(struct obj *o, const struct node *spec, struct serv
 	if (many)
 		r = parse_ip_list(o, many, "spec.clusterIPs", &s->cluster_ips);
 	else {
-		struct node seq = { .type = NODE_SEQ, .loc = one->loc, .n = 1,
-				    .items = (struct node **)&one };
+		/* Only its item's position is ever reported. */
+		struct node seq = { .type = NODE_SEQ, .n = 1, .items = (struct node **)&one };
 		struct addr a;
 
 		if (parse_ip(o, one, "spec", "clusterIP", &a) < 0)
@@ -420,7 +422,7 @@ static int parse_lb_ingress(struct obj *o, struct service *s)
 			r = -EINVAL;
 			continue;
 		}
-		s->lb_ips.locs[s->lb_ips.n++] = ip->loc;
+		s->lb_ips.locs[s->lb_ips.n++] = node_loc(ip);
 	}
 	return r;
 }
@@ -447,7 +449,11 @@ static const char *selector_string(struct obj *o, const struct node *spec)
 static void mark_ignored(struct obj *o, struct service *s)
 {
 	const char *proxy = label(o, "service.kubernetes.io/service-proxy-name");
+	const struct node *spec = node_get(o->root, "spec"), *ext = spec ? node_get(spec, "externalName") : NULL;
 
+	s->proxy_name = proxy;
+	s->headless_label = label(o, "service.kubernetes.io/headless") != NULL;
+	s->external_name = ext && ext->type == NODE_STRING ? ext->str : NULL;
 	if (proxy)
 		s->ignored_why = arena_printf(&o->m->arena, "left to proxy '%s' (service-proxy-name label)", proxy);
 	else if (label(o, "service.kubernetes.io/headless"))
@@ -533,7 +539,7 @@ static int parse_source_ranges(struct obj *o, const struct node *spec, struct se
 				      n->type == NODE_STRING ? n->str : kind_of(n->type));
 			continue;
 		}
-		p->loc = n->loc;
+		p->loc = node_loc(n);
 		s->n_source_ranges++;
 	}
 	return r;
@@ -581,7 +587,7 @@ static int parse_semantics(struct obj *o, const struct node *spec, struct servic
 	else if (k > 0 && v) {
 		hc = node_get(spec, "healthCheckNodePort");
 		s->health_check_node_port = (uint16_t)v;
-		s->health_check_loc = hc->loc;
+		s->health_check_loc = node_loc(hc);
 	}
 	return r;
 }
@@ -599,7 +605,7 @@ static int parse_service(struct obj *o)
 		return -ENOMEM;
 	s->ns = o->ns;
 	s->name = o->name;
-	s->loc = node_get(node_get(o->root, "metadata"), "name")->loc;
+	s->loc = node_loc(node_get(node_get(o->root, "metadata"), "name"));
 	spec = want(o, o->root, "", "spec", NODE_MAP);
 	if (!spec) {
 		o->m->n_services--;
@@ -640,7 +646,7 @@ static struct ep_group *new_group(struct obj *o, const char *service)
 	}
 	g = &m->groups[m->n_groups++];
 	*g = (struct ep_group){ .ns = o->ns, .service = service, .kind = o->kind, .object = o->name,
-				.loc = o->root->loc };
+				.loc = node_loc(o->root) };
 	return g;
 }
 
@@ -667,7 +673,7 @@ static int parse_ep_ports(struct obj *o, const struct node *seq, const char *pat
 		}
 		name = want(o, pn, prefix, "name", NODE_STRING);
 		p->name = name ? name->str : "";
-		p->loc = pn->loc;
+		p->loc = node_loc(pn);
 		k = want_int(o, pn, prefix, "port", 1, 65535, &v);
 		if (k < 0 || parse_proto(o, pn, prefix, &p->proto) < 0) {
 			r = -EINVAL;
@@ -696,7 +702,7 @@ static int parse_ep_addr(struct obj *o, const struct node *an, const char *prefi
 	ret->node_name = node ? node->str : NULL;
 	ret->ready = ready;
 	ret->serving = ready;
-	ret->loc = ip->loc;
+	ret->loc = node_loc(ip);
 	return 0;
 }
 
@@ -711,7 +717,7 @@ static int parse_subset(struct obj *o, const struct node *sub, const char *prefi
 
 	if (!g)
 		return -ENOMEM;
-	g->loc = sub->loc;
+	g->loc = node_loc(sub);
 	g->addrs = arena_alloc(&o->m->arena, (total + 1) * sizeof(*g->addrs));
 	if (!g->addrs)
 		return -ENOMEM;
@@ -746,7 +752,7 @@ static int register_object(struct obj *o)
 		m->cap_objects = cap;
 	}
 	m->objects[m->n_objects++] = (struct object_ref){ o->kind, o->ns, o->name,
-							  node_get(node_get(o->root, "metadata"), "name")->loc,
+							  node_loc(node_get(node_get(o->root, "metadata"), "name")),
 							  m->n_objects };
 	return 0;
 }
@@ -796,7 +802,7 @@ static int parse_slice_endpoint(struct obj *o, const struct node *en, const char
 	a->serving = cond ? want_bool(o, cond, path, "serving", a->ready) : a->ready;
 	a->terminating = cond ? want_bool(o, cond, path, "terminating", false) : false;
 	a->node_name = node ? node->str : NULL;
-	a->loc = addrs->items[0]->loc;
+	a->loc = node_loc(addrs->items[0]);
 	g->n_addrs++;
 	return 0;
 }
@@ -860,12 +866,14 @@ static int add_object(struct model *m, const struct node *root, struct diag *d, 
 static int add_list(struct model *m, const struct node *root, struct diag *d, unsigned depth)
 {
 	const struct node *items = node_get(root, "items");
+	struct loc where;
 	int r = 0;
 
 	if (!items || items->type == NODE_NULL)
 		return 0;
+	where = node_loc(items);
 	if (items->type != NODE_SEQ)
-		return diag_error(d, &items->loc, "%s: items: expected a sequence, found %s",
+		return diag_error(d, &where, "%s: items: expected a sequence, found %s",
 				  node_get(root, "kind")->str, kind_of(items->type));
 	for (size_t i = 0; i < items->n; i++)
 		if (add_object(m, items->items[i], d, depth + 1) < 0)
@@ -884,18 +892,21 @@ static int add_object(struct model *m, const struct node *root, struct diag *d, 
 {
 	const struct node *kind, *api;
 	struct obj o = { .m = m, .d = d, .root = root, .ns = "default" };
+	struct loc where = node_loc(root);
 
 	if (root->type != NODE_MAP)
-		return diag_error(d, &root->loc, "expected a Kubernetes object (a mapping), found %s",
+		return diag_error(d, &where, "expected a Kubernetes object (a mapping), found %s",
 				  kind_of(root->type));
 	if (m->n_services + m->n_groups + m->n_skipped >= (m->max_objects ? m->max_objects : MODEL_MAX_OBJECTS))
-		return diag_error(d, &root->loc, "more than %zu objects: refusing to read further",
+		return diag_error(d, &where, "more than %zu objects: refusing to read further",
 				  m->max_objects ? m->max_objects : (size_t)MODEL_MAX_OBJECTS);
 	kind = node_get(root, "kind");
 	api = node_get(root, "apiVersion");
-	if (!kind || kind->type != NODE_STRING || !kind->len)
-		return diag_error(d, kind ? &kind->loc : &root->loc,
-				  "not a Kubernetes object: 'kind' is missing or not a string");
+	if (!kind || kind->type != NODE_STRING || !kind->len) {
+		if (kind)
+			where = node_loc(kind);
+		return diag_error(d, &where, "not a Kubernetes object: 'kind' is missing or not a string");
+	}
 	o.kind = kind->str;
 	if (has_suffix(kind->str, "List") && depth < 4)
 		return add_list(m, root, d, depth);
@@ -909,7 +920,7 @@ static int add_object(struct model *m, const struct node *root, struct diag *d, 
 	    (!strcmp(api->str, "discovery.k8s.io/v1") || !strcmp(api->str, "discovery.k8s.io/v1beta1")))
 		return parse_endpointslice(&o);
 	m->n_skipped++;
-	diag_info(d, &root->loc, "skipping %s %s: not a kind svcnat uses", api->str, kind->str);
+	diag_info(d, &where, "skipping %s %s: not a kind svcnat uses", api->str, kind->str);
 	return 0;
 }
 

@@ -25,17 +25,19 @@ static json_t *port_json(const struct service *s, const struct svc_port *p)
 	json_t *o = json_object(), *eps = json_array();
 	struct backend *be = NULL;
 	size_t n = 0;
-	char buf[ADDR_STRLEN + 16], ip[ADDR_STRLEN];
+	char ip[ADDR_STRLEN];
 
-	if (!o || !eps || service_port_backends(s, p, 0, &be, &n) < 0) {
+	if (!o || !eps || service_port_backends(s, p, 0, NULL, &be, &n) < 0) {
 		json_decref(o);
 		json_decref(eps);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		snprintf(buf, sizeof(buf), be[i].addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-			 addr_to_str(&be[i].addr, ip), be[i].port);
-		json_array_append_new(eps, json_string(buf));
+		json_t *ep = json_pack("{s:s,s:i}", "ip", addr_to_str(&be[i].addr, ip), "port", be[i].port);
+
+		if (ep && be[i].node)
+			json_object_set_new(ep, "nodeName", json_string(be[i].node));
+		json_array_append_new(eps, ep);
 	}
 	free(be);
 	json_object_set_new(o, "name", json_string(p->name));
@@ -48,6 +50,30 @@ static json_t *port_json(const struct service *s, const struct svc_port *p)
 	if (p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER))
 		json_object_set_new(o, "nodePort", json_integer(p->node_port));
 	json_object_set_new(o, "endpoints", eps);
+	return o;
+}
+
+static json_t *ranges_json(const struct service *s)
+{
+	json_t *a = json_array();
+	char buf[ADDR_STRLEN + 8], ip[ADDR_STRLEN];
+
+	for (size_t i = 0; a && i < s->n_source_ranges; i++) {
+		snprintf(buf, sizeof(buf), "%s/%u", addr_to_str(&s->source_ranges[i].net, ip), s->source_ranges[i].len);
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+/* The labels that change what a proxy does with the service. */
+static json_t *labels_json(const struct service *s)
+{
+	json_t *o = json_object();
+
+	if (o && s->proxy_name)
+		json_object_set_new(o, "service.kubernetes.io/service-proxy-name", json_string(s->proxy_name));
+	if (o && s->headless_label)
+		json_object_set_new(o, "service.kubernetes.io/headless", json_string(""));
 	return o;
 }
 
@@ -67,7 +93,19 @@ static json_t *service_json(const struct service *s)
 	json_object_set_new(o, "externalIPs", ip_array(&s->external_ips));
 	json_object_set_new(o, "loadBalancerIngress", ip_array(&s->lb_ips));
 	json_object_set_new(o, "selector", s->selector ? json_string(s->selector) : json_null());
-	json_object_set_new(o, "sessionAffinity", json_string("None"));
+	json_object_set_new(o, "sessionAffinity", json_string(s->affinity_client_ip ? "ClientIP" : "None"));
+	if (s->affinity_client_ip)
+		json_object_set_new(o, "sessionAffinityTimeout", json_integer(s->affinity_timeout));
+	json_object_set_new(o, "externalTrafficPolicy", json_string(s->external_local ? "Local" : "Cluster"));
+	json_object_set_new(o, "internalTrafficPolicy", json_string(s->internal_local ? "Local" : "Cluster"));
+	json_object_set_new(o, "publishNotReadyAddresses", json_boolean(s->publish_not_ready));
+	json_object_set_new(o, "ipFamilyPolicy", json_string(s->dual_stack ? "PreferDualStack" : "SingleStack"));
+	json_object_set_new(o, "loadBalancerSourceRanges", ranges_json(s));
+	if (s->health_check_node_port)
+		json_object_set_new(o, "healthCheckNodePort", json_integer(s->health_check_node_port));
+	if (s->external_name)
+		json_object_set_new(o, "externalName", json_string(s->external_name));
+	json_object_set_new(o, "labels", labels_json(s));
 	if (s->ignored_why)
 		json_object_set_new(o, "ignored", json_string(s->ignored_why));
 	for (size_t i = 0; i < s->n_ports; i++)

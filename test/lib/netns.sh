@@ -324,6 +324,11 @@ pod_add()
 	_ns_add "$ns"
 	_veth "$NS_NODE" "$vif" "$ns" eth0
 	_ip -n "$NS_NODE" link set "$vif" master "$POD_BRIDGE"
+	# Hairpin mode, as kubelet asks of the bridge CNI plugin (hairpinMode): when the
+	# host has br_netfilter loaded (bridge-nf-call-iptables is then 1 in every new
+	# namespace), a pod's packet DNATed back to the pod itself is bridged out of the
+	# port it came in on, which the bridge refuses unless hairpin mode is on.
+	_ip -n "$NS_NODE" link set "$vif" type bridge_slave hairpin on
 	_ip -n "$ns" addr add "$ip/${POD_CIDR#*/}" dev eth0
 	_ip -n "$ns" route add default via "$POD_GW"
 	if [ -n "$ip6" ]; then

@@ -343,7 +343,8 @@ static void on_events(struct client *c, long long now)
 			continue;
 		if (c->pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
 			done = on_readable(c, i);
-		else if (now >= c->slots[i].deadline) {
+		/* POLLERR with nothing to read (an ICMP error the socket keeps reporting) must still time out. */
+		if (!done && now >= c->slots[i].deadline) {
 			c->t.timeout++;
 			done = true;
 		}

@@ -84,9 +84,11 @@ static struct node *at(struct node *n, const char *path)
 
 static void assert_loc(const struct node *n, uint32_t line, uint32_t col)
 {
-	ck_assert_ptr_eq(n->loc.file, FILE_NAME);
-	ck_assert_uint_eq(n->loc.line, line);
-	ck_assert_uint_eq(n->loc.col, col);
+	struct loc loc = node_loc(n);
+
+	ck_assert_ptr_eq(loc.file, FILE_NAME);
+	ck_assert_uint_eq(loc.line, line);
+	ck_assert_uint_eq(loc.col, col);
 }
 
 static void assert_int(const struct node *n, int64_t v)
@@ -449,7 +451,7 @@ END_TEST
 
 START_TEST(yaml_utf8_columns)
 {
-	/* Columns count characters, as libyaml and jansson do, not bytes. */
+	/* Columns count characters, not bytes, in YAML as in JSON. */
 	ck_assert_int_eq(parse_yaml("\xc3\xa9: [\xc3\xbc, 1]\n"), 0);
 	assert_loc(at(root(), "\xc3\xa9.1"), 1, 8);
 }
@@ -635,7 +637,7 @@ END_TEST
 
 START_TEST(json_key_order)
 {
-	/* jansson must hand keys back in insertion order, or every position would be wrong. */
+	/* Keys stay in document order, each with its own position. */
 	char buf[2048];
 	size_t len = (size_t)sprintf(buf, "{\n");
 	struct node *r;
@@ -688,16 +690,17 @@ END_TEST
 
 START_TEST(json_syntax_error)
 {
-	assert_error(parse_json("{\n  \"a\": 1,\n  \"b\": }\n"), 3, 8, "invalid JSON: unexpected token near '}'");
+	assert_error(parse_json("{\n  \"a\": 1,\n  \"b\": }\n"), 3, 8, "invalid JSON: found '}', expected a value");
 	teardown();
 	setup();
-	assert_error(parse_json("{\"a\": 1"), 1, 7, "invalid JSON: '}' expected near end of file");
+	/* The end of the file is where the missing '}' was expected. */
+	assert_error(parse_json("{\"a\": 1"), 1, 8, "invalid JSON: found end of file, expected ',' or '}'");
 	teardown();
 	setup();
-	assert_error(parse_json("{\"a\": 1} {}"), 1, 10, "invalid JSON: end of file expected");
+	assert_error(parse_json("{\"a\": 1} {}"), 1, 10, "invalid JSON: found '{', expected end of file");
 	teardown();
 	setup();
-	assert_error(parse_json(""), 1, 1, "invalid JSON: '[' or '{' expected near end of file");
+	assert_error(parse_json(""), 1, 1, "invalid JSON: found end of file, expected '[' or '{'");
 }
 END_TEST
 
@@ -738,7 +741,8 @@ END_TEST
 
 START_TEST(json_invalid_utf8)
 {
-	assert_error(parse_json("{\"a\": \"\xff\"}"), 1, 7, "invalid JSON: unable to decode byte 0xff");
+	/* At the byte itself, not at the string. */
+	assert_error(parse_json("{\"a\": \"\xff\"}"), 1, 8, "invalid JSON: found byte 0xff in a string, expected UTF-8 text");
 }
 END_TEST
 
@@ -790,6 +794,250 @@ START_TEST(json_kind_list)
 	assert_loc(at(r, "items.1.spec.ports.0.port"), 14, 67);
 	assert_int(at(r, "items.0.spec.ports.0.targetPort"), 8080);
 	assert_str(at(r, "metadata.resourceVersion"), "");
+}
+END_TEST
+
+/* ---- JSON: strict RFC 8259, decoding, numbers ---- */
+
+struct json_error_case {
+	const char *json;
+	uint32_t line, col;
+	const char *want;
+};
+
+static const struct json_error_case json_error_cases[] = {
+	{ "{\"a\": [1, 2,]}", 1, 13, "found ']', expected a value (JSON allows no comma before ']')" },
+	{ "{\"a\": 1,}", 1, 9, "found '}', expected a key in double quotes (JSON allows no comma before '}')" },
+	{ "[1,,2]", 1, 4, "found ',', expected a value" },
+	{ "// c\n{}", 1, 1, "found '/', expected '[' or '{' (JSON has no comments)" },
+	{ "{\"a\": 1 /* c */}", 1, 9, "found '/', expected ',' or '}' (JSON has no comments)" },
+	{ "{'a': 1}", 1, 2, "(JSON strings take double quotes)" },
+	{ "{\"a\": NaN}", 1, 7, "found 'NaN', expected a value" },
+	{ "{\"a\": -Infinity}", 1, 7, "found '-Infinity', expected a value" },
+	{ "{\"a\": True}", 1, 7, "found 'True', expected a value" },
+	{ "{\"a\": tru}", 1, 7, "found 'tru', expected a value" },
+	{ "{\"a\": truex}", 1, 7, "found 'truex', expected a value" },
+	{ "{\"a\": 01}", 1, 7, "found '01', expected a number without leading zeros" },
+	{ "{\"a\": -01}", 1, 7, "found '-01', expected a number without leading zeros" },
+	{ "{\"a\": 1.}", 1, 7, "found '1.', expected a digit after the decimal point" },
+	{ "{\"a\": .5}", 1, 7, "found '.5', expected a value" },
+	{ "{\"a\": +1}", 1, 7, "found '+1', expected a value" },
+	{ "{\"a\": -}", 1, 7, "found '-', expected a value" },
+	{ "{\"a\": 1e+}", 1, 7, "found '1e+', expected digits in the exponent" },
+	{ "{\"a\": 1e400}", 1, 7, "found '1e400', expected a number within the range of a double" },
+	{ "{\"a\" 1}", 1, 6, "found '1', expected ':'" },
+	{ "{\"a\": 1 \"b\": 2}", 1, 9, "found '\"', expected ',' or '}'" },
+	{ "[1 2]", 1, 4, "found '2', expected ',' or ']'" },
+	{ "[1", 1, 3, "found end of file, expected ',' or ']'" },
+	{ "[", 1, 2, "found end of file, expected a value or ']'" },
+	{ "{\"a\":", 1, 6, "found end of file, expected a value" },
+	{ "{\"a\": 1}]", 1, 9, "found ']', expected end of file" },
+	{ "\"top\"", 1, 1, "found '\"', expected '[' or '{'" },
+	{ "  \n 42", 2, 2, "found '42', expected '[' or '{'" },
+	{ "{\"a\": \"x", 1, 9, "found end of file, expected '\"' to close the string at line 1 col 7" },
+	{ "{\"a\": \"\\x\"}", 1, 8, "found '\\x', expected one of the escapes" },
+	{ "{\"a\": \"\\'\"}", 1, 8, "found '\\'', expected one of the escapes" },
+	{ "{\"a\": \"\\u12\"}", 1, 8, "found '\\u' without four hex digits after it, expected \\uXXXX" },
+	{ "{\"a\": \"\\ud834\"}", 1, 8, "found '\\ud834', a high surrogate, expected a low surrogate" },
+	{ "{\"a\": \"\\ud834\\u0041\"}", 1, 8, "found '\\ud834', a high surrogate" },
+	{ "{\"a\": \"\\udd1e\"}", 1, 8, "found '\\udd1e', a low surrogate with no high one before it" },
+	{ "{\"a\": \"tab\there\"}", 1, 11, "found control character 0x09 in a string, expected it escaped, as \\u0009" },
+	{ "{\"a\": \"line\nbreak\"}", 1, 12, "found control character 0x0a in a string" },
+	/* UTF-8 as RFC 3629 has it: no overlong forms, no encoded surrogates, nothing past U+10FFFF. */
+	{ "{\"a\": \"\xc0\xaf\"}", 1, 8, "found byte 0xc0 in a string, expected UTF-8 text" },
+	{ "{\"a\": \"\xe0\x80\xaf\"}", 1, 8, "found byte 0xe0 in a string" },
+	{ "{\"a\": \"\xed\xa0\x80\"}", 1, 8, "found byte 0xed in a string" },
+	{ "{\"a\": \"\xf4\x90\x80\x80\"}", 1, 8, "found byte 0xf4 in a string" },
+	{ "{\"a\": \"\xe2\x82\"}", 1, 8, "found byte 0xe2 in a string" },
+	{ "{\"a\": \"ok\x80\"}", 1, 10, "found byte 0x80 in a string" },
+	{ "{\"a\": \xc3\xa9}", 1, 7, "found '\xc3\xa9', expected a value" },
+	{ "{\"a\": \xff}", 1, 7, "found byte 0xff, expected a value" },
+	/* Columns count characters: the error is on 'x', the 15th. */
+	{ "{\"\xc3\xa9\": 1, \"b\": x}", 1, 15, "found 'x', expected a value" },
+	{ "{\"a\": 1}\0", 1, 9, "found a NUL byte" },
+};
+
+START_TEST(json_errors)
+{
+	const struct json_error_case *c = &json_error_cases[_i];
+	/* The NUL case is the only one whose length strlen cannot tell. */
+	size_t len = strlen(c->json) + (strstr(c->want, "NUL") ? 1 : 0);
+
+	assert_error(parse_json_n(c->json, len), c->line, c->col, c->want);
+	ck_assert_ptr_nonnull(strstr(P.d.msgs[0].text, "invalid JSON: "));
+	ck_assert_uint_eq(P.d.errors, 1);
+}
+END_TEST
+
+START_TEST(json_strings)
+{
+	static const char emoji[] = "\xf0\x9f\x98\x80";
+	struct node *r;
+
+	ck_assert_int_eq(parse_json("{\"e\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\", "
+				    "\"u\": \"\\u00e9\\u20AC\\ud83d\\ude00\", "
+				    "\"raw\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", "
+				    "\"mixed\": \"a\\tb\xc3\xa9\\u0041\", \"nul\": \"\\u0000\", \"\": \"\"}"), 0);
+	r = root();
+	assert_str(at(r, "e"), "\"\\/\b\f\n\r\t");
+	assert_str(at(r, "u"), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	assert_str(at(r, "raw"), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	assert_str(at(r, "mixed"), "a\tb\xc3\xa9" "A");
+	ck_assert_uint_eq(at(r, "nul")->len, 1);
+	ck_assert_int_eq(at(r, "nul")->str[0], '\0');
+	assert_str(r->pairs[5].key, "");
+	assert_str(r->pairs[5].value, "");
+	ck_assert_ptr_nonnull(strstr(at(r, "u")->str, emoji));
+}
+END_TEST
+
+START_TEST(json_columns_after_strings)
+{
+	/* Escapes count as the characters they are written with, UTF-8 as one per character. */
+	ck_assert_int_eq(parse_json("[\"\\u00e9\", \"\xf0\x9f\x98\x80\xc3\xa9\", 1,\n \"\xc3\xa9\", 2]"), 0);
+	assert_loc(at(root(), "1"), 1, 12);
+	assert_loc(at(root(), "2"), 1, 18);
+	assert_loc(at(root(), "3"), 2, 2);
+	assert_loc(at(root(), "4"), 2, 7);
+}
+END_TEST
+
+START_TEST(json_crlf)
+{
+	ck_assert_int_eq(parse_json("{\r\n  \"a\": 1,\r\n\t\"b\": [ ]\r\n}\r\n"), 0);
+	assert_loc(root()->pairs[0].key, 2, 3);
+	assert_loc(at(root(), "a"), 2, 8);
+	assert_loc(at(root(), "b"), 3, 7);
+	ck_assert_int_eq(at(root(), "b")->type, NODE_SEQ);
+	ck_assert_uint_eq(at(root(), "b")->n, 0);
+}
+END_TEST
+
+START_TEST(json_numbers)
+{
+	struct node *r;
+
+	ck_assert_int_eq(parse_json("[9223372036854775807, -9223372036854775808, 9223372036854775808,"
+				    " -9223372036854775809, 0, -0.0, 1E2, 1e-2, 2.5e+1,"
+				    " 123456789012345678901234567890, 1e-400]"), 0);
+	r = root();
+	ck_assert_uint_eq(r->n, 11);
+	assert_int(r->items[0], INT64_MAX);
+	ck_assert_str_eq(r->items[0]->str, "9223372036854775807");
+	assert_int(r->items[1], INT64_MIN);
+	ck_assert_int_eq(r->items[2]->type, NODE_FLOAT);
+	ck_assert_double_eq(r->items[2]->f, 9223372036854775808.0);
+	ck_assert_str_eq(r->items[2]->str, "9223372036854775808");
+	ck_assert_int_eq(r->items[3]->type, NODE_FLOAT);
+	ck_assert_double_eq(r->items[3]->f, -9223372036854775809.0);
+	assert_int(r->items[4], 0);
+	ck_assert_int_eq(r->items[5]->type, NODE_FLOAT);
+	ck_assert(r->items[5]->f == 0 && signbit(r->items[5]->f));
+	ck_assert_str_eq(r->items[5]->str, "-0.0");
+	ck_assert_double_eq(r->items[6]->f, 100);
+	ck_assert_str_eq(r->items[6]->str, "1E2");
+	ck_assert_double_eq(r->items[7]->f, 0.01);
+	ck_assert_double_eq(r->items[8]->f, 25);
+	ck_assert_double_eq_tol(r->items[9]->f, 1.2345678901234568e29, 1e14);
+	ck_assert_uint_eq(r->items[9]->len, 30);
+	/* Underflow is not an error: the value is as close to it as a double gets. */
+	ck_assert_double_eq(r->items[10]->f, 0);
+}
+END_TEST
+
+START_TEST(json_duplicate_keys_all_reported)
+{
+	/* As in YAML: each duplicate at its own position, reading goes on. */
+	int rc = parse_json("{\"a\": 1, \"b\": {\"x\": 1, \"x\": 2}, \"a\": 3}");
+
+	assert_error(rc, 1, 24, "duplicate key 'x', first defined on line 1");
+	ck_assert_uint_eq(P.d.errors, 2);
+	ck_assert_uint_eq(P.d.msgs[1].loc.col, 33);
+	ck_assert_ptr_nonnull(strstr(P.d.msgs[1].text, "duplicate key 'a'"));
+	ck_assert_ptr_null(P.docs);
+}
+END_TEST
+
+START_TEST(json_many_keys)
+{
+	/* 20,000 keys, one repeated at the end: the sorting check, not the pairwise one, finds it. */
+	size_t n = 20000, len = 0;
+	char *buf = malloc(n * 32);
+
+	ck_assert_ptr_nonnull(buf);
+	len += (size_t)sprintf(buf + len, "{");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(buf + len, "\"key%zu\": %zu,\n", (i * 7919) % n, i);
+	sprintf(buf + len, "\"key0\": 0}");
+	assert_error(parse_json(buf), (uint32_t)n + 1, 1, "duplicate key 'key0', first defined on line 1");
+	ck_assert_uint_eq(P.d.errors, 1);
+	teardown();
+	setup();
+	sprintf(buf + len - 2, "}");
+	ck_assert_int_eq(parse_json(buf), 0);
+	ck_assert_uint_eq(root()->n, n);
+	assert_str(root()->pairs[n - 1].key, "key12081");
+	assert_int(root()->pairs[n - 1].value, (int64_t)n - 1);
+	free(buf);
+}
+END_TEST
+
+START_TEST(json_long_line)
+{
+	/* Minified: one line, positions still exact (and found without rescanning the line). */
+	char *list = repeat("{\"kind\":\"Service\",\"port\":80},", 5000, "{\"kind\":\"Service\",\"port\":81}]}");
+	char *text = malloc(strlen(list) + 16);
+
+	ck_assert_ptr_nonnull(text);
+	sprintf(text, "{\"items\":[%s", list);
+	ck_assert_int_eq(parse_json(text), 0);
+	ck_assert_uint_eq(at(root(), "items")->n, 5001);
+	assert_int(at(root(), "items.5000.port"), 81);
+	assert_loc(at(root(), "items.5000.port"), 1, 10 + 5000 * 29 + 26);
+	free(list);
+	free(text);
+}
+END_TEST
+
+START_TEST(json_object_depth_limit)
+{
+	char *deep = repeat("{\"a\":", 100, "1");
+
+	assert_error(parse_json(deep), 1, 5 * 64 + 1, "nesting deeper than 64 levels");
+	free(deep);
+}
+END_TEST
+
+START_TEST(shared_strings)
+{
+	/* Equal short strings of one file share their text; long ones are copied; each stays intact. */
+	static const char uid[] = "811bcc56-e53b-4d9b-aede-6790720df3c3";
+	char text[256];
+	struct node *r;
+
+	snprintf(text, sizeof(text), "[{\"name\": \"TCP\"}, {\"name\": \"TCP\", \"TCP\": \"%s\"}, \"%s\"]", uid, uid);
+	ck_assert_int_eq(parse_json(text), 0);
+	r = root();
+	ck_assert_ptr_eq(at(r, "0.name")->str, at(r, "1.name")->str);
+	ck_assert_ptr_eq(r->items[0]->pairs[0].key->str, r->items[1]->pairs[0].key->str);
+	ck_assert_ptr_eq(r->items[1]->pairs[1].key->str, at(r, "1.name")->str);
+	assert_str(at(r, "1.TCP"), uid);
+	assert_str(at(r, "2"), uid);
+	teardown();
+	setup();
+	ck_assert_int_eq(parse_yaml("a: TCP\nb: [TCP, 'TCP']\n"), 0);
+	ck_assert_ptr_eq(at(root(), "a")->str, at(root(), "b.1")->str);
+}
+END_TEST
+
+START_TEST(node_loc_outside_a_parser)
+{
+	struct node n = { .type = NODE_NULL, .line = 3, .col = 4 };
+	struct loc loc = node_loc(&n);
+
+	ck_assert_ptr_null(loc.file);
+	ck_assert_uint_eq(loc.line, 3);
+	ck_assert_uint_eq(loc.col, 4);
 }
 END_TEST
 
@@ -915,6 +1163,17 @@ static Suite *tree_suite(void)
 	tcase_add_test(json, json_invalid_utf8);
 	tcase_add_test(json, json_unterminated_buffer);
 	tcase_add_test(json, json_kind_list);
+	tcase_add_loop_test(json, json_errors, 0, sizeof(json_error_cases) / sizeof(json_error_cases[0]));
+	tcase_add_test(json, json_strings);
+	tcase_add_test(json, json_columns_after_strings);
+	tcase_add_test(json, json_crlf);
+	tcase_add_test(json, json_numbers);
+	tcase_add_test(json, json_duplicate_keys_all_reported);
+	tcase_add_test(json, json_many_keys);
+	tcase_add_test(json, json_long_line);
+	tcase_add_test(limits, json_object_depth_limit);
+	tcase_add_test(misc, shared_strings);
+	tcase_add_test(misc, node_loc_outside_a_parser);
 	tcase_add_test(misc, dispatch);
 	tcase_add_test(misc, node_helpers);
 	tcase_add_test(misc, quote);
