@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "fileio.h"
 
 #define STATE_HEADER "# svcnat allocations: clusterIPs and nodePorts svcnat chose. Written by svcnat.\nversion 1\n"
 
@@ -223,21 +224,6 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static char *state_text(const struct alloc_state *s, size_t *ret_len)
 {
 	char *text = NULL;
@@ -269,46 +255,21 @@ static char *state_text(const struct alloc_state *s, size_t *ret_len)
 
 int alloc_state_save(const struct alloc_state *s, const char *dir)
 {
-	char *path = NULL, *tmp = NULL, *text;
+	char *path = NULL, *text;
 	size_t len = 0;
-	int fd = -1, dfd, r;
+	int r;
 
 	text = state_text(s, &len);
 	if (!text)
 		return -ENOMEM;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		r = -errno;
-		goto out;
-	}
-	if (asprintf(&path, "%s/%s", dir, ALLOC_STATE_FILE) < 0 ||
-	    asprintf(&tmp, "%s/.%s.%d.tmp", dir, ALLOC_STATE_FILE, (int)getpid()) < 0) {
+	else if (asprintf(&path, "%s/%s", dir, ALLOC_STATE_FILE) < 0)
 		r = -ENOMEM;
-		goto out;
-	}
-	unlink(tmp);	/* a leftover of a killed run with our pid */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = write_all(fd, text, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
+	else
+		r = file_replace(path, text, len, 0644, true);	/* durable: losing it would move services */
 	free(text);
 	free(path);
-	free(tmp);
 	return r;
 }
 

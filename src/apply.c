@@ -499,9 +499,16 @@ int apply_print_diff(FILE *f, const struct diff *d)
 
 /* ---- Summary ------------------------------------------------------------ */
 
+/* One changed element, by the service it belongs to ("namespace/name" from its comment). */
 struct svc_change {
-	char name[192];		/* "namespace/name", from the element comment */
-	bool front_added, front_removed, back_added, back_removed;
+	const char *name;	/* borrowed from the view */
+	size_t len;
+	int how;		/* 1 frontend added, -1 frontend deleted, 2 backend added, -2 backend deleted */
+};
+
+struct svc_changes {
+	struct svc_change *v;
+	size_t n, cap;
 };
 
 static bool is_frontend_set(const char *name)
@@ -510,80 +517,95 @@ static bool is_frontend_set(const char *name)
 	       strcmp(name, "cluster-ips");
 }
 
-static int note_service(struct svc_change **v, size_t *n, size_t *cap, const char *comment, int how)
+static int note_service(struct svc_changes *c, const char *comment, int how)
 {
 	const char *colon = comment ? strchr(comment, ':') : NULL;
-	size_t len = colon ? (size_t)(colon - comment) : 0;
-	struct svc_change *c = NULL;
 
-	if (!len || len >= sizeof((*v)->name))
+	if (!colon || colon == comment)
 		return 0;
-	for (size_t i = *n; i-- > 0 && !c;)
-		if (!strncmp((*v)[i].name, comment, len) && !(*v)[i].name[len])
-			c = &(*v)[i];
-	if (!c) {
-		if (*n == *cap) {
-			struct svc_change *nv = realloc(*v, (*cap = *cap ? *cap * 2 : 32) * sizeof(*nv));
+	if (c->n == c->cap) {
+		struct svc_change *v = realloc(c->v, (c->cap = c->cap ? c->cap * 2 : 256) * sizeof(*v));
 
-			if (!nv)
-				return -ENOMEM;
-			*v = nv;
-		}
-		c = &(*v)[(*n)++];
-		*c = (struct svc_change){ 0 };
-		memcpy(c->name, comment, len);
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
 	}
-	c->front_added |= how == 1;
-	c->front_removed |= how == -1;
-	c->back_added |= how == 2;
-	c->back_removed |= how == -2;
+	c->v[c->n++] = (struct svc_change){ comment, (size_t)(colon - comment), how };
 	return 0;
+}
+
+static int cmp_changes(const void *a, const void *b)
+{
+	const struct svc_change *x = a, *y = b;
+	int r = strncmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+
+	return r ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Sorted by service, each service's changes say whether it came, went, or changed. */
+static void count_services(struct svc_changes *c, struct apply_summary *s)
+{
+	qsort(c->v, c->n, sizeof(*c->v), cmp_changes);
+	for (size_t i = 0, j; i < c->n; i = j) {
+		bool fa = false, fr = false, ba = false, br = false;
+
+		for (j = i; j < c->n && !cmp_changes(&c->v[i], &c->v[j]); j++) {
+			fa |= c->v[j].how == 1;
+			fr |= c->v[j].how == -1;
+			ba |= c->v[j].how == 2;
+			br |= c->v[j].how == -2;
+		}
+		if (fa && !fr && !br)
+			s->services_added++;
+		else if (fr && !fa && !ba)
+			s->services_removed++;
+		else
+			s->services_updated++;
+	}
+}
+
+static int summarize_table(const struct table_diff *td, struct svc_changes *c, struct apply_summary *s)
+{
+	int r = 0;
+
+	s->tables_replaced += td->action == TABLE_REPLACE || td->action == TABLE_CREATE;
+	s->chains += td->n_add_chains + td->n_del_chains + td->n_rewrite_chains;
+	if (td->action == TABLE_REPLACE || td->action == TABLE_CREATE)
+		for (size_t j = 0; r == 0 && j < td->want->n_sets; j++) {
+			const struct kv_set *ks = &td->want->sets[j];
+			bool front = is_frontend_set(ks->name), backend = strstr(ks->name, "backends") != NULL;
+
+			s->elements += ks->n_elems;
+			s->endpoints_added += backend ? ks->n_elems : 0;
+			for (size_t k = 0; r == 0 && k < ks->n_elems; k++)
+				r = note_service(c, ks->elems[k].comment, front ? 1 : 2);
+		}
+	for (size_t j = 0; r == 0 && j < td->n_sets; j++) {
+		const struct set_diff *sd = &td->sets[j];
+		bool front = is_frontend_set(sd->want->name), backend = strstr(sd->want->name, "backends") != NULL;
+
+		s->elements += sd->n_add + sd->n_del;
+		s->endpoints_added += backend ? sd->n_add : 0;
+		s->endpoints_removed += backend ? sd->n_del : 0;
+		for (size_t k = 0; r == 0 && k < sd->n_add; k++)
+			r = note_service(c, sd->add[k]->comment, front ? 1 : 2);
+		for (size_t k = 0; r == 0 && k < sd->n_del; k++)
+			r = note_service(c, sd->del[k]->comment, front ? -1 : -2);
+	}
+	return r;
 }
 
 int apply_summarize(const struct diff *d, struct apply_summary *ret)
 {
 	struct apply_summary s = { 0 };
-	struct svc_change *v = NULL;
-	size_t n = 0, cap = 0;
+	struct svc_changes c = { 0 };
 	int r = 0;
 
-	for (size_t i = 0; i < d->n_tables; i++) {
-		const struct table_diff *td = &d->tables[i];
-
-		s.tables_replaced += td->action == TABLE_REPLACE || td->action == TABLE_CREATE;
-		if (td->action == TABLE_REPLACE || td->action == TABLE_CREATE)
-			for (size_t j = 0; r == 0 && j < td->want->n_sets; j++) {
-				const struct kv_set *ks = &td->want->sets[j];
-				bool front = is_frontend_set(ks->name), backend = strstr(ks->name, "backends") != NULL;
-
-				s.elements += ks->n_elems;
-				s.endpoints_added += backend ? ks->n_elems : 0;
-				for (size_t k = 0; r == 0 && k < ks->n_elems; k++)
-					r = note_service(&v, &n, &cap, ks->elems[k].comment, front ? 1 : 2);
-			}
-		s.chains += td->n_add_chains + td->n_del_chains + td->n_rewrite_chains;
-		for (size_t j = 0; r == 0 && j < td->n_sets; j++) {
-			const struct set_diff *sd = &td->sets[j];
-			bool front = is_frontend_set(sd->want->name), backend = strstr(sd->want->name, "backends") != NULL;
-
-			s.elements += sd->n_add + sd->n_del;
-			s.endpoints_added += backend ? sd->n_add : 0;
-			s.endpoints_removed += backend ? sd->n_del : 0;
-			for (size_t k = 0; r == 0 && k < sd->n_add; k++)
-				r = note_service(&v, &n, &cap, sd->add[k]->comment, front ? 1 : 2);
-			for (size_t k = 0; r == 0 && k < sd->n_del; k++)
-				r = note_service(&v, &n, &cap, sd->del[k]->comment, front ? -1 : -2);
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].front_added && !v[i].front_removed && !v[i].back_removed)
-			s.services_added++;
-		else if (v[i].front_removed && !v[i].front_added && !v[i].back_added)
-			s.services_removed++;
-		else
-			s.services_updated++;
-	}
-	free(v);
+	for (size_t i = 0; r == 0 && i < d->n_tables; i++)
+		r = summarize_table(&d->tables[i], &c, &s);
+	if (r == 0)
+		count_services(&c, &s);
+	free(c.v);
 	*ret = s;
 	return r;
 }

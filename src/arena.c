@@ -6,7 +6,14 @@
 
 #include "arena.h"
 
+/*
+ * Blocks come from calloc: above glibc's mmap threshold that is fresh zero
+ * pages from the kernel, touched only as they are used, so handing out zeroed
+ * memory costs no memset.  The first block is small, for the many small
+ * arenas (configuration, views of small tables); later ones grow.
+ */
 #define ARENA_BLOCK_SIZE (64 * 1024)
+#define ARENA_BLOCK_MAX (4 * 1024 * 1024)
 #define ARENA_ALIGN 16
 
 struct arena_block {
@@ -36,15 +43,16 @@ void arena_free(struct arena *a)
 
 static struct arena_block *arena_grow(struct arena *a, size_t need)
 {
-	size_t size = need > ARENA_BLOCK_SIZE ? need : ARENA_BLOCK_SIZE;
-	struct arena_block *b = malloc(sizeof(*b) + size);
+	size_t grown = a->used_total < ARENA_BLOCK_MAX ? (a->used_total | ARENA_BLOCK_SIZE) : ARENA_BLOCK_MAX;
+	size_t size = need > grown ? need : grown;
+	struct arena_block *b = calloc(1, sizeof(*b) + size);
 
 	if (!b)
 		return NULL;
 	b->size = size;
 	b->used = 0;
-	/* A block bigger than the default holds one object; keep filling the current one. */
-	if (a->head && size > ARENA_BLOCK_SIZE) {
+	/* A block made for one large object goes behind the current one, which keeps filling. */
+	if (a->head && need > grown) {
 		b->next = a->head->next;
 		a->head->next = b;
 	} else {
@@ -70,8 +78,7 @@ void *arena_alloc(struct arena *a, size_t size)
 	p = b->data + b->used;
 	b->used += rounded;
 	a->used_total += rounded;
-	memset(p, 0, size);
-	return p;
+	return p;	/* zero: blocks are calloc'd and nothing is handed out twice */
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t len)

@@ -17,6 +17,7 @@
 #include <libmnl/libmnl.h>
 
 #include "cache.h"
+#include "fileio.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -107,50 +108,32 @@ static void put_view(FILE *f, const struct kview *v)
 	}
 }
 
-static int write_file(const char *path, const char *tmp, const struct cache_key *key, const struct kview *v)
+int cache_save(const char *dir, const struct cache_key *key, const struct kview *v)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char path[512], *data = NULL;
+	size_t len = 0;
 	FILE *f;
-	int r = 0;
+	int r;
 
-	if (fd < 0)
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (!v)
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
+	f = open_memstream(&data, &len);
+	if (!f)
 		return -ENOMEM;
-	}
 	fwrite(CACHE_MAGIC, 1, 8, f);
 	fwrite(key, sizeof(*key), 1, f);
 	put_view(f, v);
-	if (fflush(f) != 0 || ferror(f))
-		r = -EIO;
-	/* No fsync: a cache lost in a crash only costs the next run a dump. */
-	if (fclose(f) != 0 && r == 0)
-		r = -EIO;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	return r;
-}
-
-int cache_save(const char *dir, const struct cache_key *key, const struct kview *v)
-{
-	char path[512], tmp[512];
-	int r;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.%d.tmp", dir, CACHE_FILE, (int)getpid()) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	if (!v) {
-		r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-		return r;
+	if (fclose(f) != 0) {
+		free(data);
+		return -ENOMEM;
 	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	unlink(tmp);
-	r = write_file(path, tmp, key, v);
-	if (r < 0)
-		unlink(tmp);
+	/* Not durable: a cache lost in a crash only costs the next run a dump. */
+	r = file_replace(path, data, len, 0600, false);
+	free(data);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "metrics.h"
 
 static void gauge(FILE *f, const char *name, const char *help, double value)
@@ -55,34 +56,20 @@ static void write_metrics(FILE *f, const struct run_report *r, int exit_status, 
 
 int metrics_write(const char *path, const struct run_report *r, int exit_status, double duration_ms)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int fd, ret = 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int ret;
 
-	if (asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
+	if (!f)
 		return -ENOMEM;
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		free(tmp);
-		return ret;
+	write_metrics(f, r, exit_status, duration_ms);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
 	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		ret = -ENOMEM;
-	} else {
-		write_metrics(f, r, exit_status, duration_ms);
-		if (fflush(f) != 0 || ferror(f))
-			ret = -EIO;
-		if (fclose(f) != 0 && !ret)
-			ret = -EIO;
-	}
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	free(tmp);
+	/* Atomic, so the collector never reads half a file. */
+	ret = file_replace(path, text, len, 0644, false);
+	free(text);
 	return ret;
 }

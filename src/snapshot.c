@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "compile.h"
+#include "fileio.h"
 #include "snapshot.h"
 
 static json_t *ip_array(const struct ip_list *l)
@@ -133,30 +135,16 @@ json_t *snapshot_from_model(const struct model *m)
 
 int snapshot_save(const char *dir, json_t *snap)
 {
-	char *path = NULL, *tmp = NULL;
-	int r = 0, fd;
+	char *path = NULL, *text = json_dumps(snap, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	int r;
 
-	if (asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0 || asprintf(&tmp, "%s/.%s.%d.tmp", dir, SNAPSHOT_FILE,
-									     (int)getpid()) < 0) {
-		free(path);
+	if (!text || asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0) {
+		free(text);
 		return -ENOMEM;
 	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		r = -errno;
-	unlink(tmp);
-	fd = r ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (r == 0 && fd < 0)
-		r = -errno;
-	if (r == 0 && json_dumpfd(snap, fd, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0)
-		r = -EIO;
-	if (fd >= 0 && close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
+	r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_replace(path, text, strlen(text), 0644, false);
+	free(text);
 	free(path);
-	free(tmp);
 	return r;
 }
 

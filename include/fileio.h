@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Files svcnat writes: replaced atomically, never through a planted link, only when they change. */
+#ifndef SVCNAT_FILEIO_H
+#define SVCNAT_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Whether path holds exactly data (false when it cannot be read). */
+bool file_equals(const char *path, const void *data, size_t len);
+
+/*
+ * Replaces path with data: a temporary file beside it (O_EXCL|O_NOFOLLOW),
+ * written whole, fsync'ed when durable (then the directory too), renamed over
+ * path.  A reader sees the old file or the new one, never a part.  Nothing is
+ * written when path already holds data.  0 or a negative errno.
+ */
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable);
+
+#endif
