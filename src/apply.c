@@ -352,7 +352,6 @@ void apply_describe_error(const struct apply_map *m, const struct nlbatch_error 
 {
 	char detail[512];
 
-	nlbatch_error_format(e, detail, sizeof(detail));
 	for (size_t i = 0; m && e->elem_index >= 0 && i < m->n; i++) {
 		const struct elem_call *c = &m->calls[i];
 		const struct kv_elem *k;
@@ -360,10 +359,13 @@ void apply_describe_error(const struct apply_map *m, const struct nlbatch_error 
 		if (strcmp(c->what, e->what) || (size_t)e->elem_index >= c->n)
 			continue;
 		k = c->elems[e->elem_index];
-		snprintf(buf, len, "kernel refused %s element '%s': %s", strstr(c->what, "map '") ? "map" : "set",
-			 k->comment ? k->comment : "(no comment)", detail);
+		/* "add to map 'service-backends'" -> "map 'service-backends'" */
+		snprintf(buf, len, "kernel refused %s element '%s' (%s): %s%s%s%s", strstr(c->what, "map '") ? "map" : "set",
+			 k->comment ? k->comment : "(no comment)", strstr(c->what, "map '") ? strstr(c->what, "map '") : c->what,
+			 strerror(-e->error), e->msg[0] ? " (kernel: " : "", e->msg, e->msg[0] ? ")" : "");
 		return;
 	}
+	nlbatch_error_format(e, detail, sizeof(detail));
 	snprintf(buf, len, "kernel refused %s", detail);
 }
 

@@ -28,6 +28,7 @@
 #include <linux/netfilter.h>
 
 #define APPLY_RETRIES 3
+#define MAX_REPORTED_ERRORS 5
 
 struct apply_run {
 	struct options *o;
@@ -46,10 +47,15 @@ static int report_kernel_error(const struct options *o, const struct nlbatch *b,
 {
 	char line[1024];
 
-	for (size_t i = 0; i < nlbatch_n_errors(b); i++) {
+	size_t n = nlbatch_n_errors(b);
+
+	/* The first ones name the cause; a whole table refused would otherwise fill the screen. */
+	for (size_t i = 0; i < n && i < MAX_REPORTED_ERRORS; i++) {
 		apply_describe_error(map, nlbatch_get_error(b, i), line, sizeof(line));
 		cli_log(o, DIAG_ERROR, "%s", line);
 	}
+	if (n > MAX_REPORTED_ERRORS)
+		cli_log(o, DIAG_ERROR, "... and %zu more refused messages", n - MAX_REPORTED_ERRORS);
 	cli_log(o, DIAG_ERROR, "the transaction was refused as a whole: the old ruleset is unchanged");
 	return EXIT_KERNEL;
 }
