@@ -35,6 +35,7 @@ struct alloc_entry {
 struct alloc_state {
 	struct alloc_entry *v;
 	size_t n, cap;
+	char *path;		/* the file it was read from: diagnostics point at it */
 };
 
 void alloc_state_free(struct alloc_state *s);

@@ -61,6 +61,7 @@ struct node {
 	 * The file name is not repeated in every node: nodes are allocated in
 	 * slabs that start with it, and home is how many bytes back from the
 	 * node its slab starts.  0 for a node made outside a parser: no file.
+	 * So a node is referred to, never copied by value.
 	 */
 	uint32_t home : 24;
 };

@@ -79,6 +79,7 @@ void alloc_state_free(struct alloc_state *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i].service);
 	free(s->v);
+	free(s->path);
 	*s = (struct alloc_state){ 0 };
 }
 
@@ -214,8 +215,9 @@ int alloc_state_load(struct alloc_state *s, const char *dir, struct diag *d)
 	if (r == 0 && read(fd, buf, (size_t)st.st_size) != st.st_size)
 		r = diag_error(d, &(struct loc){ .file = path }, "cannot read state file");
 	if (r == 0) {
-		/* diag keeps the name pointer: give it one that lives as long as the process. */
-		r = alloc_state_parse(s, buf, (size_t)st.st_size, strdup(path), d);
+		/* Diagnostics keep the name pointer: the state keeps the name. */
+		s->path = strdup(path);
+		r = s->path ? alloc_state_parse(s, buf, (size_t)st.st_size, s->path, d) : -ENOMEM;
 	}
 	close(fd);
 out:

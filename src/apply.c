@@ -547,7 +547,8 @@ static int cmp_changes(const void *a, const void *b)
 /* Sorted by service, each service's changes say whether it came, went, or changed. */
 static void count_services(struct svc_changes *c, struct apply_summary *s)
 {
-	qsort(c->v, c->n, sizeof(*c->v), cmp_changes);
+	if (c->n > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(c->v, c->n, sizeof(*c->v), cmp_changes);
 	for (size_t i = 0, j; i < c->n; i = j) {
 		bool fa = false, fr = false, ba = false, br = false;
 

@@ -50,7 +50,8 @@ static int index_services(struct model *m, struct diag *d)
 {
 	int r = 0;
 
-	qsort(m->services, m->n_services, sizeof(*m->services), cmp_services);
+	if (m->n_services > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(m->services, m->n_services, sizeof(*m->services), cmp_services);
 	for (size_t i = 1; i < m->n_services; i++) {
 		struct service *a = &m->services[i - 1], *b = &m->services[i];
 
@@ -67,7 +68,8 @@ static int index_objects(struct model *m, struct diag *d)
 {
 	int r = 0;
 
-	qsort(m->objects, m->n_objects, sizeof(*m->objects), cmp_objects);
+	if (m->n_objects > 1)
+		qsort(m->objects, m->n_objects, sizeof(*m->objects), cmp_objects);
 	for (size_t i = 1; i < m->n_objects; i++) {
 		struct object_ref *a = &m->objects[i - 1], *b = &m->objects[i];
 

@@ -279,7 +279,8 @@ static int dump_sets(struct mnl_socket *nl, struct dump *d, char *buf)
 			return d->err ? d->err : r;
 		if (settle(d->v, (void **)&d->set->elems, d->set->n_elems, sizeof(struct kv_elem)) < 0)
 			return -ENOMEM;
-		qsort(d->set->elems, d->set->n_elems, sizeof(struct kv_elem), cmp_elems);
+		if (d->set->n_elems > 1)
+			qsort(d->set->elems, d->set->n_elems, sizeof(struct kv_elem), cmp_elems);
 	}
 	return 0;
 }

@@ -283,7 +283,8 @@ static int view_set(struct kview *v, const struct rs_table *t, const struct rs_s
 	}
 	ret->n_elems = s->n_elems;
 	/* The compiler's order already is key order; sort anyway, the merge depends on it. */
-	qsort(ret->elems, ret->n_elems, sizeof(*ret->elems), cmp_elems);
+	if (ret->n_elems > 1)
+		qsort(ret->elems, ret->n_elems, sizeof(*ret->elems), cmp_elems);
 	return 0;
 }
 

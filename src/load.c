@@ -22,9 +22,10 @@ struct dir_chain {
 	const struct dir_chain *up;
 };
 
-static int read_all(int fd, const char *name, char **ret_buf, size_t *ret_len, struct diag *d)
+/* size_hint: the file's size when known, so a large file is read into one buffer of its size. */
+static int read_all(int fd, const char *name, size_t size_hint, char **ret_buf, size_t *ret_len, struct diag *d)
 {
-	size_t cap = 64 * 1024, len = 0;
+	size_t cap = size_hint && size_hint < TREE_MAX_FILE_SIZE ? size_hint + 1 : 64 * 1024, len = 0;
 	char *buf = malloc(cap);
 
 	if (!buf)
@@ -79,11 +80,11 @@ static int load_buffer(struct model *m, const char *buf, size_t len, const char 
 	return r;
 }
 
-static int load_fd(struct model *m, int fd, const char *name, struct diag *d)
+static int load_fd(struct model *m, int fd, const char *name, size_t size_hint, struct diag *d)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int r = read_all(fd, name, &buf, &len, d);
+	int r = read_all(fd, name, size_hint, &buf, &len, d);
 
 	if (r < 0)
 		return r;
@@ -181,7 +182,7 @@ static int load_any(struct model *m, const char *path, const struct dir_chain *u
 				  "(chmod o-w)", S_ISDIR(st.st_mode) ? "directory" : "file");
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		r = load_fd(m, fd, path, d);
+		r = load_fd(m, fd, path, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, d);
 		close(fd);
 		return r;
 	}
@@ -209,7 +210,7 @@ int model_load_path(struct model *m, const char *path, struct diag *d)
 	const char *name;
 
 	if (!strcmp(path, "-"))
-		return load_fd(m, STDIN_FILENO, "<stdin>", d);
+		return load_fd(m, STDIN_FILENO, "<stdin>", 0, d);
 	name = arena_strdup(&m->arena, path);
 	if (!name)
 		return -ENOMEM;

@@ -399,9 +399,11 @@ static int cmd_compile(struct options *o, struct diag *d)
 	struct pipeline p;
 	int r = pipeline_run(&p, &o->config, o->paths, o->n_paths, false, d);
 
+	/* Print before freeing: the messages point at file names the pipeline holds. */
 	if (r == -EINVAL) {
+		r = cli_fail_input(o, d);
 		pipeline_free(&p);
-		return cli_fail_input(o, d);
+		return r;
 	}
 	if (r < 0) {
 		pipeline_free(&p);

@@ -7,7 +7,9 @@
  * pairs included) are decoded to UTF-8.  A manifest is an object, or a
  * List in one, so the text must start with '{' or '['.  Integers that fit
  * in int64 are NODE_INT; any other number is NODE_FLOAT; either keeps its
- * text in str.
+ * text in str.  Two limits RFC 8259 leaves to implementations: a number
+ * beyond the range of a double, and a key holding \u0000, are refused (a
+ * string value may hold one; len says where it ends).
  *
  * Nothing recurses: open collections sit on a frame stack bounded by
  * TREE_MAX_DEPTH, their children on one shared value stack that is copied
@@ -28,7 +30,7 @@
 
 #include "tree.h"
 
-/* What the parser expects next; the names are also what an error says was expected. */
+/* What the parser expects next. */
 enum want {
 	WANT_VALUE,		/* after ':' */
 	WANT_ITEM,		/* after ',' in an array */
@@ -576,6 +578,8 @@ static int parse_value(struct jctx *j, enum want *w)
 
 static int parse_key(struct jctx *j, enum want *w)
 {
+	const unsigned char *key_start;
+	const struct node *key;
 	int r;
 
 	if (j->p == j->end || *j->p != '"')
@@ -583,9 +587,14 @@ static int parse_key(struct jctx *j, enum want *w)
 				      j->p < j->end && *j->p == '}' ?
 				      "a key in double quotes (JSON allows no comma before '}')" :
 				      "a key in double quotes");
+	key_start = j->p;
 	r = parse_string(j);
 	if (r < 0)
 		return r;
+	/* Keys are compared as C strings downstream ("kind\u0000x" would read as "kind"). */
+	key = j->stack[j->nstack - 1];
+	if (memchr(key->str, '\0', key->len))
+		return error_at(j, key_start, "found \\u0000 in a key, expected keys without NUL characters");
 	skip_space(j);
 	if (j->p == j->end || *j->p != ':')
 		return error_expected(j, "':'");

@@ -210,7 +210,8 @@ static int report_conflicts(struct diag *d, struct claims *c, bool node_ports)
 	char buf[ADDR_STRLEN];
 	int r = 0;
 
-	qsort(c->v, c->n, sizeof(*c->v), cmp_claims);
+	if (c->n > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(c->v, c->n, sizeof(*c->v), cmp_claims);
 	for (size_t i = 1; i < c->n; i++) {
 		struct claim *a = &c->v[i - 1], *b = &c->v[i];
 
