@@ -47,6 +47,8 @@ int config_load(struct config *c, const char *path, struct diag *d);
 /* The same for a buffer (the fuzzer's entry point); name is kept for diagnostics. */
 int config_load_buffer(struct config *c, const char *buf, size_t len, const char *name, struct diag *d);
 int cidr_list_parse(const char *s, struct cidr_list *ret, bool one_per_family);
+/* A tableName nft takes: a letter, then letters, digits, '-' and '_' (at most 63). */
+bool config_table_name_valid(const char *s);
 int port_range_parse(const char *s, uint16_t *ret_min, uint16_t *ret_max);
 const struct cidr *cidr_list_family(const struct cidr_list *l, int family);
 

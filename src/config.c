@@ -152,6 +152,15 @@ static int set_bool(bool *dst, const struct node *v, const char *key, struct dia
 	return 0;
 }
 
+bool config_table_name_valid(const char *s)
+{
+	/* It becomes an nft identifier: a letter, then letters, digits, '-' and '_'. */
+	size_t n = strlen(s);
+
+	return n && n < 64 && ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z') &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n;
+}
+
 static int apply_nftables_section(struct config *c, const struct node *map, struct diag *d)
 {
 	struct loc where = node_loc(map);
@@ -199,8 +208,14 @@ static int apply_key(struct config *c, const char *k, const struct node *v, cons
 	}
 	if (!strcmp(k, "nftables"))
 		return apply_nftables_section(c, v, d);
-	if (!strcmp(k, "tableName"))
+	if (!strcmp(k, "tableName")) {
+		struct loc at = node_loc(v);
+
+		if (v->type == NODE_STRING && (strlen(v->str) != v->len || !config_table_name_valid(v->str)))
+			return diag_error(d, &at, "tableName: '%.40s' is not a table name (a letter, then letters, "
+					  "digits, '-', '_')", v->str);
 		return set_string(c->table, sizeof(c->table), v, k, d);
+	}
 	if (!strcmp(k, "stateDir"))
 		return set_string(c->state_dir, sizeof(c->state_dir), v, k, d);
 	if (!strcmp(k, "lockFile"))

@@ -191,6 +191,9 @@ static int apply_override(struct config *c, const struct override *o)
 		c->masquerade_all = true;
 		return 0;
 	case OPT_TABLE:
+		if (!config_table_name_valid(o->value))
+			return fprintf(stderr, "svcnat: --table: '%s' is not a table name (a letter, then letters, digits, "
+				       "'-', '_')\n", o->value), -EINVAL;
 		return copy_opt(c->table, sizeof(c->table), o->value, "--table");
 	case OPT_STATE_DIR:
 		return copy_opt(c->state_dir, sizeof(c->state_dir), o->value, "--state-dir");

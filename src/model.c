@@ -609,7 +609,9 @@ static int parse_service(struct obj *o)
 	spec = want(o, o->root, "", "spec", NODE_MAP);
 	if (!spec) {
 		o->m->n_services--;
-		return node_get(o->root, "spec") ? -EINVAL : obj_error(o, NULL, "", "spec", "missing");
+		/* A wrong type was reported by want(); absent and null are both "missing". */
+		return node_get(o->root, "spec") && node_get(o->root, "spec")->type != NODE_NULL ? -EINVAL :
+		       obj_error(o, NULL, "", "spec", "missing");
 	}
 	if (parse_svc_type(o, spec, s) < 0 || parse_cluster_ips(o, spec, s) < 0)
 		r = -EINVAL;

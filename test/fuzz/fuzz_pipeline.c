@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libFuzzer harness: the whole load, validate and compile path of
+ * `svcnat compile`, in memory: tree_parse, model_add_doc for each document,
+ * model_index, alloc_run from an empty state, validate_model,
+ * compile_ruleset and print_nft_ruleset to /dev/null.  The configuration is
+ * the default one with serviceCIDR 198.18.0.0/16.  Besides the sanitizers,
+ * it checks the contracts: a failure comes with a message, and input that
+ * passed validation always compiles and prints ("never fails on user input").
+ * Input with errors is compiled too, as `apply --skip-invalid` does: the
+ * invalid objects are left out, and the rest must compile just the same.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "compile.h"
+#include "config.h"
+#include "model.h"
+#include "ruleset.h"
+#include "tree.h"
+#include "validate.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken contract: says which, then abort(), which makes libFuzzer save the input. */
+__attribute__((noreturn)) static void broken(const char *what)
+{
+	fprintf(stderr, "fuzz harness: broken contract: %s\n", what);
+	abort();
+}
+
+/* Contract checks shared (by copy) with every harness. */
+static void check_diags(const struct diag *d, int r)
+{
+	char line[4096];
+
+	if (r == -EINVAL && !d->errors)
+		broken("failed without saying why");
+	if (r == 0 && d->errors)
+		broken("reported an error but succeeded");
+	for (size_t i = 0; i < d->n; i++) {
+		if (!d->msgs[i].loc.file)
+			broken("a message that names no file");
+		diag_format(&d->msgs[i], line, sizeof(line));
+	}
+}
+
+/* The front half of pipeline_run(), with a buffer for the files and an empty state. */
+static int load_and_check(struct model *m, const struct config *c, const uint8_t *data, size_t size,
+			  struct alloc_state *new_alloc, struct diag *d)
+{
+	const struct alloc_state old_alloc = { 0 };
+	struct doc *docs = NULL;
+	int r, k;
+
+	r = tree_parse((const char *)data, size, "fuzz.yaml", &m->arena, d, &docs);
+	if (r == -ENOMEM)
+		return r;
+	for (struct doc *doc = r == 0 ? docs : NULL; doc; doc = doc->next) {
+		k = model_add_doc(m, doc->root, d);
+		if (k == -ENOMEM)
+			return k;
+		if (k < 0)
+			r = -EINVAL;
+	}
+	k = model_index(m, d);
+	if (k == -ENOMEM)
+		return k;
+	k = alloc_run(m, c, &old_alloc, new_alloc, d);
+	if (k == -ENOMEM)
+		return k;
+	k = validate_model(m, c, d);
+	if (k == -ENOMEM)
+		return k;
+	return r < 0 || d->errors ? -EINVAL : 0;
+}
+
+static void compile_and_print(const struct model *m, const struct config *c)
+{
+	struct ruleset *rs = NULL;
+	struct compile_stats stats;
+	FILE *f;
+	int r = compile_ruleset(m, c, &rs, &stats);
+
+	if (r == -ENOMEM)
+		return;
+	if (r < 0 || !rs)
+		broken("compiling failed on user input");	/* validation did its job: compile never fails */
+	f = fopen("/dev/null", "w");
+	if (f) {
+		if (print_nft_ruleset(f, rs) < 0)
+			broken("printing the ruleset failed");
+		fclose(f);
+	}
+	ruleset_free(rs);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct alloc_state new_alloc = { 0 };
+	struct config c;
+	struct diag d;
+	struct model *m;
+	int r;
+
+	config_defaults(&c);
+	if (cidr_list_parse("198.18.0.0/16", &c.service_cidrs, true) < 0)
+		broken("the fixed serviceCIDR does not parse");
+	diag_init(&d);
+	m = model_new();
+	if (!m)
+		return 0;
+	r = load_and_check(m, &c, data, size, &new_alloc, &d);
+	if (r != -ENOMEM)
+		check_diags(&d, r);
+	if (r == 0 || r == -EINVAL)
+		compile_and_print(m, &c);
+	alloc_state_free(&new_alloc);
+	model_free(m);
+	diag_free(&d);
+	return 0;
+}
