@@ -77,6 +77,14 @@ TEST_TOOLS = $(BUILD)/test/echo-server $(BUILD)/test/conn-client $(BUILD)/test/r
 check: deps all $(UNIT_BINS) $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/run-tests
 
+# The whole suite built with ASan and UBSan (into build-sanitize).
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory check SANITIZE=1
+
+# The unit tests under valgrind memcheck: no errors, no definite leaks.
+check-valgrind: deps $(UNIT_BINS)
+	$(Q)BUILD=$(BUILD) VALGRIND=1 ./test/run-tests test_
+
 demo: deps all $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/demo
 
@@ -109,7 +117,7 @@ uninstall:
 clean:
 	rm -rf build build-sanitize
 
-.PHONY: all check demo deps install uninstall clean
+.PHONY: all check check-sanitize check-valgrind demo deps install uninstall clean
 -include $(wildcard $(BUILD)/*.d $(BUILD)/test/*.d)
 
 # ---- Fuzzing (libFuzzer): make fuzz [FUZZ_TIME=60], make fuzz-smoke ---------------
@@ -165,7 +173,7 @@ define fuzz_run
 			-timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ -dict=test/fuzz/svcnat.dict \
 			$(FUZZ_BUILD)/corpus/$$t test/fuzz/corpus/$$t >$(FUZZ_BUILD)/logs/fuzz_$$t.log 2>&1 || \
-			{ failed="$$failed $$t"; grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' \
+			{ failed="$$failed $$t"; grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|.*Assertion|fuzz harness:)' \
 				$(FUZZ_BUILD)/logs/fuzz_$$t.log | head -5; }; \
 		grep -E '^stat::number_of_executed_units' $(FUZZ_BUILD)/logs/fuzz_$$t.log | sed 's/^/          /'; \
 	done; \
@@ -207,3 +215,13 @@ bench-smoke: all $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./bench/run --smoke
 
 .PHONY: bench bench-smoke
+
+# ---- Soak: make soak (not part of make check) ----------------------------------------------
+# test/integration/65-soak.sh with SOAK_RUNS=1000 consecutive applies of a mutating workload
+# while clients connect to services that never change (make soak SOAK_RUNS=N for another
+# count). Needs root, python3 and GNU time; valgrind for the descriptor check.
+soak: all $(TEST_TOOLS)
+	$(Q)SOAK_RUNS=$(or $(SOAK_RUNS),1000) TEST_TIMEOUT=$(or $(TEST_TIMEOUT),7200) VERBOSE=1 \
+		BUILD=$(BUILD) ./test/run-tests 65-soak
+
+.PHONY: soak
