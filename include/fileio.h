@@ -7,6 +7,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define FILE_FOLLOW 0x1	/* path may be a symbolic link (svcnat's own files may not) */
+#define FILE_ANY_TYPE 0x2	/* not only a regular file (-c /dev/null); read as much as fstat says */
+
+/*
+ * Reads a file whole (NUL-terminated, for convenience).  -ENOENT, -EINVAL
+ * when not a regular file (unless FILE_ANY_TYPE), -EFBIG above max bytes, or
+ * -errno.
+ */
+int file_read(const char *path, size_t max, unsigned flags, char **ret_buf, size_t *ret_len);
+
 /* Whether path holds exactly data (false when it cannot be read). */
 bool file_equals(const char *path, const void *data, size_t len);
 

@@ -195,34 +195,25 @@ int alloc_state_parse(struct alloc_state *s, const char *buf, size_t len, const 
 
 int alloc_state_load(struct alloc_state *s, const char *dir, struct diag *d)
 {
-	char *path = NULL, *buf = NULL;
-	struct stat st;
-	int fd, r;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
 
-	if (asprintf(&path, "%s/%s", dir, ALLOC_STATE_FILE) < 0)
+	/* Diagnostics keep the name pointer: the state keeps the name. */
+	free(s->path);
+	if (asprintf(&s->path, "%s/%s", dir, ALLOC_STATE_FILE) < 0) {
+		s->path = NULL;
 		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = errno == ENOENT ? 0 : diag_error(d, &(struct loc){ .file = path }, "cannot open state file: %s",
-						      strerror(errno));
-		goto out;
 	}
-	r = fstat(fd, &st) < 0 ? -errno : 0;
-	if (r == 0 && (!S_ISREG(st.st_mode) || st.st_size > 64 * 1024 * 1024))
-		r = diag_error(d, &(struct loc){ .file = path }, "state file is not a regular file of sane size");
-	if (r == 0 && !(buf = malloc((size_t)st.st_size + 1)))
-		r = -ENOMEM;
-	if (r == 0 && read(fd, buf, (size_t)st.st_size) != st.st_size)
-		r = diag_error(d, &(struct loc){ .file = path }, "cannot read state file");
-	if (r == 0) {
-		/* Diagnostics keep the name pointer: the state keeps the name. */
-		s->path = strdup(path);
-		r = s->path ? alloc_state_parse(s, buf, (size_t)st.st_size, s->path, d) : -ENOMEM;
-	}
-	close(fd);
-out:
+	r = file_read(s->path, 64 * 1024 * 1024, 0, &buf, &len);
+	if (r == -ENOENT)
+		r = 0;		/* no state yet */
+	else if (r < 0)
+		r = diag_error(d, &(struct loc){ .file = s->path }, "cannot read state file: %s",
+			       r == -EINVAL || r == -ELOOP ? "not a regular file" : strerror(-r));
+	else
+		r = alloc_state_parse(s, buf, len, s->path, d);
 	free(buf);
-	free(path);
 	return r;
 }
 

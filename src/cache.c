@@ -269,29 +269,18 @@ static int parse(const uint8_t *buf, size_t len, const struct cache_key *key, st
 
 int cache_load(const char *dir, const struct cache_key *key, struct kview **ret)
 {
-	char path[512];
-	struct stat st;
-	uint8_t *buf;
-	ssize_t n;
-	int fd, r;
+	char path[512], *buf = NULL;
+	size_t len = 0;
+	int r;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CACHE_MAX_SIZE) {
-		close(fd);
+	r = file_read(path, CACHE_MAX_SIZE, 0, &buf, &len);
+	if (r == -ENOENT)
+		return r;
+	if (r < 0)
 		return -EINVAL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	r = n == st.st_size ? parse(buf, (size_t)n, key, ret) : -EINVAL;
+	r = parse((const uint8_t *)buf, len, key, ret);
 	free(buf);
 	return r;
 }

@@ -7,6 +7,7 @@
  * kernel's commit cost grows with chains and sets, not with elements).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,43 +418,54 @@ static int compile_service(struct compile_ctx *x, const struct service *s)
 
 /* ---- Fixed objects: sets, chains, rules ------------------------------- */
 
-static int add_sets(struct compile_ctx *x)
-{
-	struct ruleset *rs = x->rs;
-	struct rs_table *t = x->t;
-
-	x->service_ips = rs_table_add_set(rs, t, SET_SERVICE_IPS, RS_SET_ADDR_PROTO_PORT_VMAP,
-					  "ClusterIP, external IP and load-balancer IP traffic");
-	x->service_nodeports = rs_table_add_set(rs, t, SET_SERVICE_NODEPORTS, RS_SET_PROTO_PORT_VMAP, "NodePort traffic");
-	x->backends = rs_table_add_set(rs, t, SET_SERVICE_BACKENDS, RS_SET_ADDR_PROTO_PORT_INDEX_MAP,
-				       "service IP, protocol, port and slot -> endpoint");
-	x->nodeport_backends = rs_table_add_set(rs, t, SET_NODEPORT_BACKENDS, RS_SET_PROTO_PORT_INDEX_MAP,
-						"nodePort protocol, port and slot -> endpoint");
-	x->no_ep_services = rs_table_add_set(rs, t, SET_NO_EP_SERVICES, RS_SET_ADDR_PROTO_PORT_VMAP,
-					     "service IPs and ports with no endpoints: rejected");
-	x->no_ep_nodeports = rs_table_add_set(rs, t, SET_NO_EP_NODEPORTS, RS_SET_PROTO_PORT_VMAP,
-					      "nodePorts with no endpoints: rejected");
-	x->cluster_ips = rs_table_add_set(rs, t, SET_CLUSTER_IPS, RS_SET_ADDR, "active ClusterIPs");
-	x->hairpin = rs_table_add_set(rs, t, SET_HAIRPIN, RS_SET_ADDR_ADDR,
-				      "endpoint . endpoint: a pod reaching itself through a service is masqueraded");
-	x->service_traffic = rs_table_add_set(rs, t, SET_SERVICE_TRAFFIC, RS_SET_ADDR_PROTO_PORT,
-					      "packets and bytes to each service IP and port");
-	x->nodeport_traffic = rs_table_add_set(rs, t, SET_NODEPORT_TRAFFIC, RS_SET_PROTO_PORT,
-					       "packets and bytes to each nodePort");
+/* The fixed sets and maps of a table, and where the compiler keeps each. */
+static const struct fixed_set {
+	size_t field;		/* offsetof(struct compile_ctx, ...) */
+	const char *name;
+	enum rs_set_kind kind;
+	bool counter;
+	const char *comment;
+} fixed_sets[] = {
+	{ offsetof(struct compile_ctx, service_ips), SET_SERVICE_IPS, RS_SET_ADDR_PROTO_PORT_VMAP, false,
+	  "ClusterIP, external IP and load-balancer IP traffic" },
+	{ offsetof(struct compile_ctx, service_nodeports), SET_SERVICE_NODEPORTS, RS_SET_PROTO_PORT_VMAP, false,
+	  "NodePort traffic" },
+	{ offsetof(struct compile_ctx, backends), SET_SERVICE_BACKENDS, RS_SET_ADDR_PROTO_PORT_INDEX_MAP, false,
+	  "service IP, protocol, port and slot -> endpoint" },
+	{ offsetof(struct compile_ctx, nodeport_backends), SET_NODEPORT_BACKENDS, RS_SET_PROTO_PORT_INDEX_MAP, false,
+	  "nodePort protocol, port and slot -> endpoint" },
+	{ offsetof(struct compile_ctx, no_ep_services), SET_NO_EP_SERVICES, RS_SET_ADDR_PROTO_PORT_VMAP, false,
+	  "service IPs and ports with no endpoints: rejected" },
+	{ offsetof(struct compile_ctx, no_ep_nodeports), SET_NO_EP_NODEPORTS, RS_SET_PROTO_PORT_VMAP, false,
+	  "nodePorts with no endpoints: rejected" },
+	{ offsetof(struct compile_ctx, cluster_ips), SET_CLUSTER_IPS, RS_SET_ADDR, false, "active ClusterIPs" },
+	{ offsetof(struct compile_ctx, hairpin), SET_HAIRPIN, RS_SET_ADDR_ADDR, false,
+	  "endpoint . endpoint: a pod reaching itself through a service is masqueraded" },
+	{ offsetof(struct compile_ctx, service_traffic), SET_SERVICE_TRAFFIC, RS_SET_ADDR_PROTO_PORT, true,
+	  "packets and bytes to each service IP and port" },
+	{ offsetof(struct compile_ctx, nodeport_traffic), SET_NODEPORT_TRAFFIC, RS_SET_PROTO_PORT, true,
+	  "packets and bytes to each nodePort" },
 	/*
 	 * Plain membership, for the counting chain: a lookup in the service-nodeports
 	 * verdict map would make the kernel validate its nat chains as reachable
 	 * from the filter hooks (nft_lookup_validate), and refuse them.
 	 */
-	x->nodeports = rs_table_add_set(rs, t, SET_NODEPORTS, RS_SET_PROTO_PORT, "nodePorts in use");
-	x->firewall_ips = rs_table_add_set(rs, t, SET_FIREWALL_IPS, RS_SET_ADDR_PROTO_PORT,
-					   "load-balancer IPs with loadBalancerSourceRanges: other sources are dropped");
-	if (!x->service_ips || !x->service_nodeports || !x->backends || !x->nodeport_backends ||
-	    !x->no_ep_services || !x->no_ep_nodeports || !x->cluster_ips || !x->hairpin || !x->service_traffic ||
-	    !x->nodeport_traffic || !x->nodeports || !x->firewall_ips)
-		return -ENOMEM;
-	x->service_traffic->counter = true;
-	x->nodeport_traffic->counter = true;
+	{ offsetof(struct compile_ctx, nodeports), SET_NODEPORTS, RS_SET_PROTO_PORT, false, "nodePorts in use" },
+	{ offsetof(struct compile_ctx, firewall_ips), SET_FIREWALL_IPS, RS_SET_ADDR_PROTO_PORT, false,
+	  "load-balancer IPs with loadBalancerSourceRanges: other sources are dropped" },
+};
+
+static int add_sets(struct compile_ctx *x)
+{
+	for (size_t i = 0; i < sizeof(fixed_sets) / sizeof(fixed_sets[0]); i++) {
+		const struct fixed_set *f = &fixed_sets[i];
+		struct rs_set *s = rs_table_add_set(x->rs, x->t, f->name, f->kind, f->comment);
+
+		if (!s)
+			return -ENOMEM;
+		s->counter = f->counter;
+		*(struct rs_set **)((char *)x + f->field) = s;
+	}
 	return 0;
 }
 

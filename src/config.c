@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "tree.h"
 
 void config_defaults(struct config *c)
@@ -68,35 +69,6 @@ int port_range_parse(const char *s, uint16_t *ret_min, uint16_t *ret_max)
 		return -EINVAL;
 	*ret_min = (uint16_t)lo;
 	*ret_max = (uint16_t)hi;
-	return 0;
-}
-
-static int read_file(const char *path, char **ret_buf, size_t *ret_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > 1024 * 1024) {
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return -EIO;
-	}
-	*ret_buf = buf;
-	*ret_len = (size_t)n;
 	return 0;
 }
 
@@ -262,7 +234,7 @@ int config_load(struct config *c, const char *path, struct diag *d)
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IWOTH))
 		return diag_error(d, &(struct loc){ .file = path },
 				  "configuration is world-writable: anyone could steer this node's traffic; refusing it (chmod o-w)");
-	r = read_file(path, &buf, &len);
+	r = file_read(path, 1024 * 1024, FILE_FOLLOW | FILE_ANY_TYPE, &buf, &len);
 
 	if (r < 0)
 		return r;

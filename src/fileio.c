@@ -3,12 +3,54 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
+
+int file_read(const char *path, size_t max, unsigned flags, char **ret_buf, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (flags & FILE_FOLLOW ? 0 : O_NOFOLLOW));
+	size_t len = 0;
+	struct stat st;
+	char *buf;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) && !(flags & FILE_ANY_TYPE))
+		r = -EINVAL;
+	else if ((uint64_t)st.st_size > max)
+		r = -EFBIG;
+	buf = r == 0 ? malloc((size_t)st.st_size + 1) : NULL;
+	if (r == 0 && !buf)
+		r = -ENOMEM;
+	while (r == 0 && len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;	/* shrank while read */
+		else
+			len += (size_t)n;
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[len] = '\0';
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
 
 bool file_equals(const char *path, const void *data, size_t len)
 {
