@@ -42,8 +42,12 @@ void alloc_state_free(struct alloc_state *s);
 /* A missing file is an empty state; a corrupt one is an error, never a silent rebuild. */
 int alloc_state_load(struct alloc_state *s, const char *dir, struct diag *d);
 int alloc_state_parse(struct alloc_state *s, const char *buf, size_t len, const char *name, struct diag *d);
-/* Atomically: temp file (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the directory. */
-int alloc_state_save(const struct alloc_state *s, const char *dir);
+/*
+ * Atomically: temp file (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the
+ * directory; the entries are sorted first, so the same allocations always
+ * make the same file (and an unchanged one is not written).
+ */
+int alloc_state_save(struct alloc_state *s, const char *dir);
 
 /*
  * Gives every service that lacks them its clusterIP and nodePorts: the one it

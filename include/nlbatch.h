@@ -104,6 +104,14 @@ int nlbatch_error_format(const struct nlbatch_error *e, char *buf, size_t len);
 /* Every message in the format of `nft --debug=mnl` (mnl_nlmsg_fprintf), for debugging. */
 void nlbatch_dump(const struct nlbatch *b, FILE *f);
 
+/*
+ * Receive buffers for dumps and replies.  The kernel sizes a dump's messages
+ * by the largest buffer a socket has received into (up to 32 KiB: see
+ * netlink_recvmsg's max_recvmsg_len), so a smaller buffer than that truncates
+ * them (libmnl: ENOSPC) once a batch's ACKs were read with a big one.
+ */
+#define NL_RECV_SIZE (64 * 1024)
+
 /* A NETLINK_NETFILTER socket, bound, with NETLINK_EXT_ACK and NETLINK_CAP_ACK turned on. 0 or -errno. */
 int nl_socket_open(struct mnl_socket **ret);
 /* The current nf_tables generation id of the socket's netns (NFT_MSG_GETGEN). 0 or -errno. */

@@ -156,7 +156,7 @@ int alloc_state_parse(struct alloc_state *s, const char *buf, size_t len, const 
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		struct alloc_entry e = { 0 };
-		char line[640];
+		char line[640], copy[640];	/* parsing cuts the copy; the message quotes the line */
 
 		if (n >= sizeof(line) || !nl) {
 			where.col = 1;
@@ -180,7 +180,7 @@ int alloc_state_parse(struct alloc_state *s, const char *buf, size_t len, const 
 			versioned = !strcmp(line, "version 1");
 			if (!versioned)
 				r = diag_error(d, &where, "corrupt state file: expected 'version 1', found '%.80s'", line);
-		} else if (parse_state_line(line, &e) < 0) {
+		} else if (memcpy(copy, line, n + 1), parse_state_line(copy, &e) < 0) {
 			r = diag_error(d, &where, "corrupt state file: cannot read entry '%.80s'", line);
 		} else {
 			r = state_add(s, &e);
@@ -190,6 +190,54 @@ int alloc_state_parse(struct alloc_state *s, const char *buf, size_t len, const 
 		where.col = 0;
 		r = diag_error(d, &where, "corrupt state file: truncated (no 'end' line)");
 	}
+	return r;
+}
+
+/* Entries in a fixed order (service, kind, family, protocol, port), whatever order they were made in. */
+static int cmp_entries(const void *a, const void *b)
+{
+	const struct alloc_entry *x = a, *y = b;
+	int c = strcmp(x->service, y->service);
+
+	if (c)
+		return c;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->kind == ALLOC_CLUSTER_IP)
+		return (x->ip.family > y->ip.family) - (x->ip.family < y->ip.family);
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+/* Same value (address or nodePort) for two services: a state svcnat never writes. */
+static int cmp_values(const void *a, const void *b)
+{
+	const struct alloc_entry *x = *(const struct alloc_entry *const *)a, *y = *(const struct alloc_entry *const *)b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->kind == ALLOC_CLUSTER_IP)
+		return addr_cmp(&x->ip, &y->ip);
+	return (x->node_port > y->node_port) - (x->node_port < y->node_port);
+}
+
+static int check_unique(const struct alloc_state *s, const char *name, struct diag *d)
+{
+	const struct alloc_entry **v = malloc((s->n + 1) * sizeof(*v));
+	int r = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		v[i] = &s->v[i];
+	if (s->n > 1)
+		qsort(v, s->n, sizeof(*v), cmp_values);
+	for (size_t i = 1; r == 0 && i < s->n; i++)
+		if (!cmp_values(&v[i - 1], &v[i]) && strcmp(v[i - 1]->service, v[i]->service))
+			r = diag_error(d, &(struct loc){ .file = name }, "corrupt state file: %s and %s hold the same %s",
+				       v[i - 1]->service, v[i]->service, v[i]->kind == ALLOC_CLUSTER_IP ? "clusterIP" : "nodePort");
+	free(v);
 	return r;
 }
 
@@ -213,11 +261,13 @@ int alloc_state_load(struct alloc_state *s, const char *dir, struct diag *d)
 			       r == -EINVAL || r == -ELOOP ? "not a regular file" : strerror(-r));
 	else
 		r = alloc_state_parse(s, buf, len, s->path, d);
+	if (r == 0)
+		r = check_unique(s, s->path, d);
 	free(buf);
 	return r;
 }
 
-static char *state_text(const struct alloc_state *s, size_t *ret_len)
+static char *state_text(struct alloc_state *s, size_t *ret_len)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -226,6 +276,8 @@ static char *state_text(const struct alloc_state *s, size_t *ret_len)
 
 	if (!f)
 		return NULL;
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_entries);
 	fputs(STATE_HEADER, f);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct alloc_entry *e = &s->v[i];
@@ -246,7 +298,7 @@ static char *state_text(const struct alloc_state *s, size_t *ret_len)
 	return text;
 }
 
-int alloc_state_save(const struct alloc_state *s, const char *dir)
+int alloc_state_save(struct alloc_state *s, const char *dir)
 {
 	char *path = NULL, *text;
 	size_t len = 0;
@@ -311,15 +363,32 @@ struct alloc_ctx {
 	struct diag *d;
 	struct taken ips;
 	struct taken ports;
+	const struct alloc_entry **by_service;	/* old entries sorted by service name, for lookups */
+	bool keep_only;		/* first pass: only keep what services had, so a newcomer cannot take it */
 };
+
+static int cmp_entry_service(const void *a, const void *b)
+{
+	return strcmp((*(const struct alloc_entry *const *)a)->service, (*(const struct alloc_entry *const *)b)->service);
+}
 
 static const struct alloc_entry *old_entry(const struct alloc_ctx *x, enum alloc_kind kind, const char *svc,
 					   int family, uint8_t proto, uint16_t port)
 {
-	for (size_t i = 0; i < x->old->n; i++) {
-		const struct alloc_entry *e = &x->old->v[i];
+	size_t lo = 0, hi = x->old->n;
 
-		if (e->kind != kind || strcmp(e->service, svc))
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(x->by_service[mid]->service, svc) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < x->old->n && !strcmp(x->by_service[i]->service, svc); i++) {
+		const struct alloc_entry *e = x->by_service[i];
+
+		if (e->kind != kind)
 			continue;
 		if (kind == ALLOC_CLUSTER_IP && e->ip.family == family)
 			return e;
@@ -373,7 +442,14 @@ static int alloc_ip(struct alloc_ctx *x, struct service *s, const char *key, con
 
 	if (e && prefix_contains(&c->net, c->len, &e->ip) && !taken_has(&x->ips, addr_key(&e->ip))) {
 		a = e->ip;
+	} else if (x->keep_only) {
+		return 0;
 	} else {
+		char ip[ADDR_STRLEN];
+
+		if (e)
+			diag_warn(x->d, &s->loc, "Service %s: its clusterIP %s is outside serviceCIDR or taken by another "
+				  "service now: it moves", key, addr_to_str(&e->ip, ip));
 		/* Skip the network address, the first host (the API server's own service) and broadcast. */
 		if (size < 4)
 			return diag_error(x->d, &s->loc, "Service %s: serviceCIDR has no free address", key);
@@ -402,7 +478,12 @@ static int alloc_node_port(struct alloc_ctx *x, const char *key, struct svc_port
 
 	if (e && e->node_port >= lo && e->node_port - lo < span && !taken_has(&x->ports, e->node_port)) {
 		np = e->node_port;
+	} else if (x->keep_only) {
+		return 0;
 	} else {
+		if (e)
+			diag_warn(x->d, &p->loc, "Service %s: %s: its nodePort %u is outside nodePortRange or taken by "
+				  "another service now: it moves", key, p->path, e->node_port);
 		char seed[600];
 
 		snprintf(seed, sizeof(seed), "%s/%s/%u", key, proto_name(p->proto), p->port);
@@ -464,6 +545,8 @@ static int alloc_service(struct alloc_ctx *x, struct service *s)
 	size_t nf;
 
 	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+	if (s->invalid)
+		return 0;
 	nf = wanted_families(x, s, fam);
 	for (size_t i = 0; r == 0 && i < nf; i++) {
 		const struct cidr *c = cidr_list_family(&x->c->service_cidrs, fam[i]);
@@ -488,10 +571,25 @@ int alloc_run(struct model *m, const struct config *c, const struct alloc_state 
 	struct alloc_ctx x = { .m = m, .c = c, .old = old, .new = ret_new, .d = d };
 	int r = collect_taken(&x);
 
-	/* Services are sorted (model_index), so allocation order, and thus the result, is reproducible. */
-	for (size_t i = 0; r != -ENOMEM && i < m->n_services; i++)
-		if (alloc_service(&x, &m->services[i]) < 0)
-			r = r == 0 ? -EINVAL : r;
+	x.by_service = malloc((old->n + 1) * sizeof(*x.by_service));
+	if (!x.by_service)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < old->n; i++)
+		x.by_service[i] = &old->v[i];
+	if (r == 0 && old->n > 1)
+		qsort(x.by_service, old->n, sizeof(*x.by_service), cmp_entry_service);
+	/*
+	 * Two passes: every service first keeps what it had, then the rest is
+	 * allocated; so a new service never takes an old one's address or port.
+	 * Services are sorted (model_index): the result is reproducible.
+	 */
+	for (int pass = 0; pass < 2 && r != -ENOMEM; pass++) {
+		x.keep_only = pass == 0;
+		for (size_t i = 0; r != -ENOMEM && i < m->n_services; i++)
+			if (alloc_service(&x, &m->services[i]) < 0)
+				r = r == 0 ? -EINVAL : r;
+	}
+	free(x.by_service);
 	free(x.ips.keys);
 	free(x.ports.keys);
 	return r;

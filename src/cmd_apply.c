@@ -255,7 +255,7 @@ static int take_lock(const struct options *o)
 }
 
 /* What get and describe show, and the allocations to keep: after the kernel took the ruleset. */
-static void save_state(const struct options *o, const struct pipeline *p)
+static void save_state(const struct options *o, struct pipeline *p)
 {
 	json_t *snap = snapshot_from_model(p->model);
 	int k = alloc_state_save(&p->new_alloc, o->config.state_dir);

@@ -16,6 +16,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "conntrack.h"
+#include "nlbatch.h"
 
 struct ct_tuple {
 	struct addr src, dst;
@@ -142,7 +143,7 @@ static struct nlmsghdr *ct_header(char *buf, uint16_t type, uint16_t flags, int 
 
 static int run(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static char buf[NL_RECV_SIZE];
 	int r;
 
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)

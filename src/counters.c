@@ -101,7 +101,7 @@ static int elems_cb(const struct nlmsghdr *nlh, void *data)
 
 static int read_set(struct mnl_socket *nl, uint16_t family, const char *table, const char *set, struct counters *c)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	static char buf[NL_RECV_SIZE];	/* one dump at a time; too big for the stack */
 	struct nftnl_set *s = nftnl_set_alloc();
 	uint32_t seq = (uint32_t)time(NULL);
 	struct nlmsghdr *nlh;

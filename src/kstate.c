@@ -17,7 +17,7 @@
 #include "kstate.h"
 #include "nlbatch.h"
 
-#define KSTATE_RETRIES 5
+#define KSTATE_RETRIES 8
 
 struct dump {
 	struct kview *v;
@@ -31,7 +31,7 @@ struct dump {
 static int request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	static uint32_t seq_counter;
-	char *buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
+	char *buf = malloc(NL_RECV_SIZE);
 	uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
 	int r;
 
@@ -43,7 +43,7 @@ static int request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, voi
 		return -errno;
 	}
 	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE * 4);
+		ssize_t n = mnl_socket_recvfrom(nl, buf, NL_RECV_SIZE);
 
 		if (n < 0) {
 			r = -errno;
@@ -79,6 +79,11 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0)
 		goto err;
+	/* The kernel filters chain dumps by family only: other tables' chains are not ours. */
+	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->t->name)) {
+		nftnl_chain_free(c);
+		return MNL_CB_OK;
+	}
 	d->t->chains = grow(d->t->chains, &d->cap_chains, d->t->n_chains, sizeof(*d->t->chains));
 	if (!d->t->chains)
 		goto err;
@@ -103,6 +108,10 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0)
 		goto err;
+	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), d->t->name)) {
+		nftnl_rule_free(r);
+		return MNL_CB_OK;
+	}
 	c = kv_table_find_chain(d->t, nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 	text = kv_rule_text(&d->v->arena, r);
 	if (!text)
@@ -139,6 +148,10 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0)
 		goto err;
+	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->t->name)) {
+		nftnl_set_free(s);
+		return MNL_CB_OK;
+	}
 	d->t->sets = grow(d->t->sets, &d->cap_sets, d->t->n_sets, sizeof(*d->t->sets));
 	if (!d->t->sets)
 		goto err;
@@ -298,6 +311,7 @@ static int dump_table(struct mnl_socket *nl, struct dump *d)
 
 	if (!t || !c || !ru || !s)
 		goto out;
+	memset(buf, 0, sizeof(buf));	/* attribute padding is sent as it is */
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, d->t->name);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, fam, NLM_F_ACK, 0);
 	nftnl_table_nlmsg_build_payload(nlh, t);
@@ -380,7 +394,8 @@ int kstate_dump(struct mnl_socket *nl, const struct kview *want, struct kview **
 			*ret_genid = before;
 			return 0;
 		}
-		kview_free(v);	/* someone committed while we read: read again */
+		kview_free(v);	/* someone committed while we read: read again, after a pause that grows */
+		nanosleep(&(struct timespec){ .tv_nsec = (attempt + 1) * 20 * 1000000L }, NULL);
 	}
 	return -EAGAIN;
 }

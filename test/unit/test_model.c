@@ -267,6 +267,38 @@ START_TEST(test_allocation_stable)
 }
 END_TEST
 
+/* Two names that hash to one address: the service that had it keeps it when the other arrives. */
+START_TEST(test_allocation_newcomer)
+{
+	struct run a, b;
+	struct addr kept;
+
+	run_text(&a, "apiVersion: v1\nkind: Service\nmetadata: {name: zzz, namespace: t}\nspec: {ports: [{port: 80}]}\n");
+	ck_assert_int_eq(a.r, 0);
+	kept = model_find_service(a.m, "t", "zzz")->cluster_ips.v[0];
+	memset(&b, 0, sizeof(b));
+	diag_init(&b.d);
+	config_defaults(&b.c);
+	cidr_list_parse("198.18.0.0/16", &b.c.service_cidrs, true);
+	b.m = model_new();
+	{
+		const char *t = "apiVersion: v1\nkind: Service\nmetadata: {name: a71274, namespace: t}\nspec: {ports: [{port: 80}]}\n"
+				"---\napiVersion: v1\nkind: Service\nmetadata: {name: zzz, namespace: t}\nspec: {ports: [{port: 80}]}\n";
+		struct doc *docs = NULL;
+
+		ck_assert_int_eq(tree_parse(t, strlen(t), "t.yaml", &b.m->arena, &b.d, &docs), 0);
+		for (struct doc *doc = docs; doc; doc = doc->next)
+			ck_assert_int_eq(model_add_doc(b.m, doc->root, &b.d), 0);
+	}
+	ck_assert_int_eq(model_index(b.m, &b.d), 0);
+	ck_assert_int_eq(alloc_run(b.m, &b.c, &a.new, &b.new, &b.d), 0);
+	ck_assert(addr_equal(&model_find_service(b.m, "t", "zzz")->cluster_ips.v[0], &kept));
+	ck_assert(!addr_equal(&model_find_service(b.m, "t", "a71274")->cluster_ips.v[0], &kept));
+	run_free(&a);
+	run_free(&b);
+}
+END_TEST
+
 static int parse_str(struct alloc_state *s, const char *text, struct diag *d)
 {
 	return alloc_state_parse(s, text, strlen(text), "s", d);
@@ -317,6 +349,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, test_named_target_port);
 	tcase_add_test(tc, test_target_port_name_warning);
 	tcase_add_test(tc, test_allocation_stable);
+	tcase_add_test(tc, test_allocation_newcomer);
 	tcase_add_test(tc, test_state_roundtrip);
 	suite_add_tcase(s, tc);
 	return s;
