@@ -80,7 +80,7 @@ total=$(cc_get "$out" total)
 log "pod_del removes the pod"
 pod_del pod-b
 ns=$(netns_of pod-pod-b)
-! ip netns list | grep -q "^$ns\b" || fail "namespace $ns still exists"
+! grep -q "^$ns\b" <<<"$(ip netns list)" || fail "namespace $ns still exists"
 out=$(in_client "$CONN_CLIENT" --timeout 300 -n 2 198.19.2.2 80) && fail "pod-b answered: $out"
 
 log "topo_destroy leaves nothing behind"

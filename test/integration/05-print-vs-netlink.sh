@@ -251,9 +251,9 @@ errors()
 	expect_refusal "dry run of a bad batch" "expression 4 \(lookup\): No such file or directory" \
 		--dry-run --break lookup
 	gen=$(genid)
-	ip netns exec "$NS_B" "$RS_EQUIV" load --dry-run | grep -q 'dry run' || check_fail "dry run of a good batch"
+	grep -q 'dry run' <<<"$(ip netns exec "$NS_B" "$RS_EQUIV" load --dry-run)" || check_fail "dry run of a good batch"
 	[ "$(genid)" = "$gen" ] || check_fail "a dry run moved the generation id"
-	ip netns exec "$NS_B" "$RS_EQUIV" load --genid current | grep -q 'commit acknowledged' ||
+	grep -q 'commit acknowledged' <<<"$(ip netns exec "$NS_B" "$RS_EQUIV" load --genid current)" ||
 		check_fail "a batch guarded by the current generation id"
 	[ "$(genid)" -gt "$gen" ] || check_fail "a committed batch did not move the generation id"
 	log "ok: refusals name the object, errno and place; nothing changes"

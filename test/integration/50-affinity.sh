@@ -152,7 +152,7 @@ log "client's next connections are served (by $p4) and stick again"
 log "affinity off: connections spread"
 manifest no
 sn_apply -f "$WORK/m.yaml" >/dev/null
-in_node nft list table ip svcnat | grep -q 'affinity-default/web' &&
+grep -q 'affinity-default/web' <<<"$(in_node nft list table ip svcnat)" &&
 	fail "affinity chains or sets of web are left after affinity was switched off"
 run_cc client out -n 600 -c 50 "$VIP" 80 || fail "affinity off: not every attempt answered: ${out//$'\n'/, }"
 read -r a b c <<<"$(cc_answers "$out")"

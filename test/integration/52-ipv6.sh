@@ -129,7 +129,7 @@ assert_match '^2001:db8:18::[0-9a-f]{1,4}$' "$ip6" "only6's clusterIP"
 assert_eq "$ip6" "$ips6" "only6's clusterIPs"
 # (get -o json prints no ipFamilies: not checked.)
 expect_only client 60 "$ip6" 8080 -- pod-a pod-c
-in_node nft list table ip svcnat | grep -q 'sem/only6' && fail "the IPv6-only service has IPv4 rules"
+grep -q 'sem/only6' <<<"$(in_node nft list table ip svcnat)" && fail "the IPv6-only service has IPv4 rules"
 assert_eq "$ip6" "$(svc_ip sem/only6)" "only6's clusterIP in the allocations"
 
 log "a second apply: no changes, same address"

@@ -145,6 +145,6 @@ manifest ''
 allowed client "$LB"
 allowed ext "$LB"
 allowed ext "$LB6"
-in_node nft list set ip svcnat firewall-ips | grep -q 'elements' &&
+grep -q 'elements' <<<"$(in_node nft list set ip svcnat firewall-ips)" &&
 	fail "firewall-ips still holds elements without ranges: $(in_node nft list set ip svcnat firewall-ips)"
 log "ok"

@@ -128,6 +128,6 @@ log "and with it again it is gone"
 manifest '{service.kubernetes.io/service-proxy-name: other}' >"$WORK/m.yaml"
 sn_apply -f "$WORK/m.yaml" >/dev/null
 run_cc client out --timeout 400 -n 3 198.18.0.92 80 && fail "198.18.0.92:80 still answered: $out"
-in_node nft list table ip svcnat | grep -q proxied-elsewhere && fail "proxied-elsewhere is left in the table"
+grep -q proxied-elsewhere <<<"$(in_node nft list table ip svcnat)" && fail "proxied-elsewhere is left in the table"
 expect_only client 20 198.18.0.91 80 -- pod-a pod-b
 log "ok"

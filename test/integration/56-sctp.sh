@@ -230,7 +230,7 @@ spec:
   ports: [{name: s, protocol: SCTP, port: 9000}]
 EOM
 sn_apply -f "$WORK/m.yaml" >/dev/null
-in_node nft list map ip svcnat service-ips | grep -q "$VIP . sctp . 9000" ||
+grep -q "$VIP . sctp . 9000" <<<"$(in_node nft list map ip svcnat service-ips)" ||
 	fail "no sctp element in service-ips: $(in_node nft list map ip svcnat service-ips)"
 
 out=''
