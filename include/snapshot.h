@@ -13,10 +13,8 @@
 
 #define SNAPSHOT_FILE "services.json"
 
-/* The model as JSON (a new reference); NULL on out-of-memory. */
-json_t *snapshot_from_model(const struct model *m);
-/* Atomically (temporary file, rename). */
-int snapshot_save(const char *dir, json_t *snap);
+/* The model's services as JSON, atomically (temporary file, rename); unchanged: not written. */
+int snapshot_save(const char *dir, const struct model *m);
 /* After svcnat delete: nothing is in force. */
 int snapshot_remove(const char *dir);
 /* -ENOENT when no apply has been recorded yet. */

@@ -257,15 +257,13 @@ static int take_lock(const struct options *o)
 /* What get and describe show, and the allocations to keep: after the kernel took the ruleset. */
 static void save_state(const struct options *o, struct pipeline *p)
 {
-	json_t *snap = snapshot_from_model(p->model);
 	int k = alloc_state_save(&p->new_alloc, o->config.state_dir);
 
 	if (k == 0)
-		k = snap ? snapshot_save(o->config.state_dir, snap) : -ENOMEM;
+		k = snapshot_save(o->config.state_dir, p->model);
 	if (k < 0)
 		cli_log(o, DIAG_WARNING, "the ruleset is applied, but svcnat's state could not be saved in %s: %s",
 			o->config.state_dir, strerror(-k));
-	json_decref(snap);
 }
 
 static int apply_with_retries(struct apply_run *x)

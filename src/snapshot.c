@@ -12,137 +12,202 @@
 #include "fileio.h"
 #include "snapshot.h"
 
-static json_t *ip_array(const struct ip_list *l)
+/*
+ * The snapshot is printed straight to text (one service per line), not built
+ * as jansson objects: at 10,000 services that is most of a no-op run's time
+ * otherwise.  get and describe read it back with jansson.
+ */
+static void put_str(FILE *f, const char *s)
 {
-	json_t *a = json_array();
-	char buf[ADDR_STRLEN];
-
-	for (size_t i = 0; a && i < l->n; i++)
-		json_array_append_new(a, json_string(addr_to_str(&l->v[i], buf)));
-	return a;
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
 }
 
-static json_t *port_json(const struct service *s, const struct svc_port *p)
+static void put_key(FILE *f, const char *key, bool *first)
 {
-	json_t *o = json_object(), *eps = json_array();
-	struct backend *be = NULL;
-	size_t n = 0;
+	fputs(*first ? "" : ",", f);
+	*first = false;
+	put_str(f, key);
+	fputc(':', f);
+}
+
+static void put_ips(FILE *f, const struct ip_list *l)
+{
 	char ip[ADDR_STRLEN];
 
-	if (!o || !eps || service_port_backends(s, p, 0, NULL, &be, &n) < 0) {
-		json_decref(o);
-		json_decref(eps);
-		return NULL;
+	fputc('[', f);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i ? "," : "", f);
+		put_str(f, addr_to_str(&l->v[i], ip));
 	}
-	for (size_t i = 0; i < n; i++) {
-		json_t *ep = json_pack("{s:s,s:i}", "ip", addr_to_str(&be[i].addr, ip), "port", be[i].port);
-
-		if (ep && be[i].node)
-			json_object_set_new(ep, "nodeName", json_string(be[i].node));
-		json_array_append_new(eps, ep);
-	}
-	free(be);
-	json_object_set_new(o, "name", json_string(p->name));
-	json_object_set_new(o, "protocol", json_string(proto_name(p->proto)));
-	json_object_set_new(o, "port", json_integer(p->port));
-	if (p->target_name)
-		json_object_set_new(o, "targetPort", json_string(p->target_name));
-	else
-		json_object_set_new(o, "targetPort", json_integer(p->target_port));
-	if (p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER))
-		json_object_set_new(o, "nodePort", json_integer(p->node_port));
-	json_object_set_new(o, "endpoints", eps);
-	return o;
+	fputc(']', f);
 }
 
-static json_t *ranges_json(const struct service *s)
+static int put_port(FILE *f, const struct service *s, const struct svc_port *p)
 {
-	json_t *a = json_array();
-	char buf[ADDR_STRLEN + 8], ip[ADDR_STRLEN];
+	struct backend *be = NULL;
+	char ip[ADDR_STRLEN];
+	bool first = true;
+	size_t n = 0;
 
-	for (size_t i = 0; a && i < s->n_source_ranges; i++) {
-		snprintf(buf, sizeof(buf), "%s/%u", addr_to_str(&s->source_ranges[i].net, ip), s->source_ranges[i].len);
-		json_array_append_new(a, json_string(buf));
+	if (service_port_backends(s, p, 0, NULL, &be, &n) < 0)
+		return -ENOMEM;
+	fputc('{', f);
+	put_key(f, "name", &first);
+	put_str(f, p->name);
+	put_key(f, "protocol", &first);
+	put_str(f, proto_name(p->proto));
+	put_key(f, "port", &first);
+	fprintf(f, "%u", p->port);
+	put_key(f, "targetPort", &first);
+	if (p->target_name)
+		put_str(f, p->target_name);
+	else
+		fprintf(f, "%u", p->target_port);
+	if (p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER)) {
+		put_key(f, "nodePort", &first);
+		fprintf(f, "%u", p->node_port);
 	}
-	return a;
+	put_key(f, "endpoints", &first);
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s{\"ip\":", i ? "," : "");
+		put_str(f, addr_to_str(&be[i].addr, ip));
+		fprintf(f, ",\"port\":%u", be[i].port);
+		if (be[i].node) {
+			fputs(",\"nodeName\":", f);
+			put_str(f, be[i].node);
+		}
+		fputc('}', f);
+	}
+	fputs("]}", f);
+	free(be);
+	return 0;
+}
+
+static void put_ranges(FILE *f, const struct service *s)
+{
+	char ip[ADDR_STRLEN];
+
+	fputc('[', f);
+	for (size_t i = 0; i < s->n_source_ranges; i++)
+		fprintf(f, "%s\"%s/%u\"", i ? "," : "", addr_to_str(&s->source_ranges[i].net, ip), s->source_ranges[i].len);
+	fputc(']', f);
 }
 
 /* The labels that change what a proxy does with the service. */
-static json_t *labels_json(const struct service *s)
+static void put_labels(FILE *f, const struct service *s)
 {
-	json_t *o = json_object();
+	bool first = true;
 
-	if (o && s->proxy_name)
-		json_object_set_new(o, "service.kubernetes.io/service-proxy-name", json_string(s->proxy_name));
-	if (o && s->headless_label)
-		json_object_set_new(o, "service.kubernetes.io/headless", json_string(""));
-	return o;
+	fputc('{', f);
+	if (s->proxy_name) {
+		put_key(f, "service.kubernetes.io/service-proxy-name", &first);
+		put_str(f, s->proxy_name);
+	}
+	if (s->headless_label) {
+		put_key(f, "service.kubernetes.io/headless", &first);
+		put_str(f, "");
+	}
+	fputc('}', f);
 }
 
-static json_t *service_json(const struct service *s)
+static void put_str_field(FILE *f, const char *key, const char *value, bool *first)
 {
-	json_t *o = json_object(), *ports = json_array();
+	put_key(f, key, first);
+	if (value)
+		put_str(f, value);
+	else
+		fputs("null", f);
+}
 
-	if (!o || !ports) {
-		json_decref(o);
-		json_decref(ports);
-		return NULL;
+static int put_service(FILE *f, const struct service *s)
+{
+	bool first = true;
+	int r = 0;
+
+	fputc('{', f);
+	put_str_field(f, "namespace", s->ns, &first);
+	put_str_field(f, "name", s->name, &first);
+	put_str_field(f, "type", svc_type_name(s->type), &first);
+	put_key(f, "clusterIPs", &first);
+	if (s->headless)
+		fputs("[\"None\"]", f);
+	else
+		put_ips(f, &s->cluster_ips);
+	put_key(f, "externalIPs", &first);
+	put_ips(f, &s->external_ips);
+	put_key(f, "loadBalancerIngress", &first);
+	put_ips(f, &s->lb_ips);
+	put_str_field(f, "selector", s->selector, &first);
+	put_str_field(f, "sessionAffinity", s->affinity_client_ip ? "ClientIP" : "None", &first);
+	if (s->affinity_client_ip) {
+		put_key(f, "sessionAffinityTimeout", &first);
+		fprintf(f, "%u", s->affinity_timeout);
 	}
-	json_object_set_new(o, "namespace", json_string(s->ns));
-	json_object_set_new(o, "name", json_string(s->name));
-	json_object_set_new(o, "type", json_string(svc_type_name(s->type)));
-	json_object_set_new(o, "clusterIPs", s->headless ? json_pack("[s]", "None") : ip_array(&s->cluster_ips));
-	json_object_set_new(o, "externalIPs", ip_array(&s->external_ips));
-	json_object_set_new(o, "loadBalancerIngress", ip_array(&s->lb_ips));
-	json_object_set_new(o, "selector", s->selector ? json_string(s->selector) : json_null());
-	json_object_set_new(o, "sessionAffinity", json_string(s->affinity_client_ip ? "ClientIP" : "None"));
-	if (s->affinity_client_ip)
-		json_object_set_new(o, "sessionAffinityTimeout", json_integer(s->affinity_timeout));
-	json_object_set_new(o, "externalTrafficPolicy", json_string(s->external_local ? "Local" : "Cluster"));
-	json_object_set_new(o, "internalTrafficPolicy", json_string(s->internal_local ? "Local" : "Cluster"));
-	json_object_set_new(o, "publishNotReadyAddresses", json_boolean(s->publish_not_ready));
-	json_object_set_new(o, "ipFamilyPolicy", json_string(s->dual_stack ? "PreferDualStack" : "SingleStack"));
-	json_object_set_new(o, "loadBalancerSourceRanges", ranges_json(s));
-	if (s->health_check_node_port)
-		json_object_set_new(o, "healthCheckNodePort", json_integer(s->health_check_node_port));
+	put_str_field(f, "externalTrafficPolicy", s->external_local ? "Local" : "Cluster", &first);
+	put_str_field(f, "internalTrafficPolicy", s->internal_local ? "Local" : "Cluster", &first);
+	put_key(f, "publishNotReadyAddresses", &first);
+	fputs(s->publish_not_ready ? "true" : "false", f);
+	put_str_field(f, "ipFamilyPolicy", s->dual_stack ? "PreferDualStack" : "SingleStack", &first);
+	put_key(f, "loadBalancerSourceRanges", &first);
+	put_ranges(f, s);
+	if (s->health_check_node_port) {
+		put_key(f, "healthCheckNodePort", &first);
+		fprintf(f, "%u", s->health_check_node_port);
+	}
 	if (s->external_name)
-		json_object_set_new(o, "externalName", json_string(s->external_name));
-	json_object_set_new(o, "labels", labels_json(s));
+		put_str_field(f, "externalName", s->external_name, &first);
+	put_key(f, "labels", &first);
+	put_labels(f, s);
 	if (s->ignored_why)
-		json_object_set_new(o, "ignored", json_string(s->ignored_why));
-	for (size_t i = 0; i < s->n_ports; i++)
-		json_array_append_new(ports, port_json(s, &s->ports[i]));
-	json_object_set_new(o, "ports", ports);
-	return o;
+		put_str_field(f, "ignored", s->ignored_why, &first);
+	put_key(f, "ports", &first);
+	fputc('[', f);
+	for (size_t i = 0; r == 0 && i < s->n_ports; i++) {
+		fputs(i ? "," : "", f);
+		r = put_port(f, s, &s->ports[i]);
+	}
+	fputs("]}", f);
+	return r;
 }
 
-json_t *snapshot_from_model(const struct model *m)
+int snapshot_save(const char *dir, const struct model *m)
 {
-	json_t *snap = json_object(), *svcs = json_array();
+	char *path = NULL, *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool any = false;
+	int r = f ? 0 : -ENOMEM;
 
-	if (!snap || !svcs) {
-		json_decref(snap);
-		json_decref(svcs);
-		return NULL;
+	if (f)
+		fputs("{\"version\":1,\"services\":[\n", f);
+	for (size_t i = 0; r == 0 && i < m->n_services; i++) {
+		if (m->services[i].invalid)
+			continue;
+		fputs(any ? ",\n" : "", f);
+		any = true;
+		r = put_service(f, &m->services[i]);
 	}
-	json_object_set_new(snap, "version", json_integer(1));
-	for (size_t i = 0; i < m->n_services; i++)
-		if (!m->services[i].invalid)
-			json_array_append_new(svcs, service_json(&m->services[i]));
-	json_object_set_new(snap, "services", svcs);
-	return snap;
-}
-
-int snapshot_save(const char *dir, json_t *snap)
-{
-	char *path = NULL, *text = json_dumps(snap, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	int r;
-
-	if (!text || asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0) {
-		free(text);
-		return -ENOMEM;
+	if (f) {
+		fputs("\n]}\n", f);
+		if (fclose(f) != 0 && r == 0)
+			r = -ENOMEM;
 	}
-	r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_replace(path, text, strlen(text), 0644, false);
+	if (r == 0 && asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+	}
+	if (r == 0)
+		r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_replace(path, text, len, 0644, false);
 	free(text);
 	free(path);
 	return r;
