@@ -134,6 +134,7 @@ struct model {
 	struct object_ref *objects;	/* Endpoints and EndpointSlices, for duplicate checks */
 	size_t n_objects, cap_objects;
 	size_t n_skipped;		/* objects of kinds svcnat does not use */
+	size_t n_read;			/* every object read, against the limit */
 	size_t max_objects;		/* limit on objects read; 0 = default */
 };
 

@@ -147,6 +147,16 @@ static int load_dir(struct model *m, const char *path, DIR *dir, const struct di
 		/* Files are picked by suffix; directories are always entered. */
 		if (stat(names[i], &st) == 0 && !S_ISDIR(st.st_mode) && !manifest_name(base))
 			continue;
+		/*
+		 * A FIFO or device in a manifest directory is no manifest (and could
+		 * block the run); one named with -f is the user's choice (<(kubectl ...)).
+		 */
+		if (stat(names[i], &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+			diag_error(d, &(struct loc){ .file = names[i] }, "not a regular file (%s): refusing to read it",
+				   S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+			r = r == -ENOMEM ? r : -EINVAL;
+			continue;
+		}
 		if (load_any(m, names[i], self, depth + 1, d) < 0)
 			r = r == -ENOMEM ? r : -EINVAL;
 	}

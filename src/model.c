@@ -38,7 +38,7 @@ static int obj_error(struct obj *o, const struct node *at, const char *prefix, c
 	o->errors++;
 	return diag_error(o->d, &loc, "%s %s/%s: %s%s%s: %s", o->kind,
 			  o->ns ? o->ns : "default", o->name ? o->name : "(unnamed)", prefix,
-			  *prefix && *field ? "." : "", field, msg);
+			  *prefix && *field && *field != '[' ? "." : "", field, msg);
 }
 
 __attribute__((format(printf, 5, 6)))
@@ -53,7 +53,7 @@ static void obj_warn(struct obj *o, const struct node *at, const char *prefix, c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	diag_warn(o->d, &loc, "%s %s/%s: %s%s%s: %s", o->kind, o->ns,
-		  o->name, prefix, *prefix && *field ? "." : "", field, msg);
+		  o->name, prefix, *prefix && *field && *field != '[' ? "." : "", field, msg);
 }
 
 /* "an integer", "a mapping": the type as a message names it. */
@@ -301,6 +301,10 @@ static int check_port_uniqueness(struct obj *o, struct service *s, const struct 
 			if (a->port == b->port && a->proto == b->proto && a->port)
 				r = obj_error(o, seq->items[i], prefix, "port", "duplicate port %u/%s (also in %s)",
 					      b->port, proto_name(b->proto), a->path);
+			/* One nodePort may serve a TCP and a UDP port of a service, not two of one protocol. */
+			else if (a->node_port && a->node_port == b->node_port && a->proto == b->proto)
+				r = obj_error(o, node_get(seq->items[i], "nodePort"), prefix, "nodePort",
+					      "duplicate nodePort %u (also in %s)", b->node_port, a->path);
 			else if (!strcmp(a->name, b->name) && *b->name)
 				r = obj_error(o, seq->items[i], prefix, "name", "duplicate port name '%s'", b->name);
 			else if (!strcmp(a->name, b->name))
@@ -899,7 +903,7 @@ static int add_object(struct model *m, const struct node *root, struct diag *d, 
 	if (root->type != NODE_MAP)
 		return diag_error(d, &where, "expected a Kubernetes object (a mapping), found %s",
 				  kind_of(root->type));
-	if (m->n_services + m->n_groups + m->n_skipped >= (m->max_objects ? m->max_objects : MODEL_MAX_OBJECTS))
+	if (++m->n_read > (m->max_objects ? m->max_objects : MODEL_MAX_OBJECTS))
 		return diag_error(d, &where, "more than %zu objects: refusing to read further",
 				  m->max_objects ? m->max_objects : (size_t)MODEL_MAX_OBJECTS);
 	kind = node_get(root, "kind");
