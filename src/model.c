@@ -537,7 +537,6 @@ static int parse_source_ranges(struct obj *o, const struct node *spec, struct se
 		struct ip_prefix *p = &s->source_ranges[s->n_source_ranges];
 
 		snprintf(field, sizeof(field), "loadBalancerSourceRanges[%zu]", i);
-		/* The API server takes surrounding blanks; so do we. */
 		if (n->type != NODE_STRING || strlen(n->str) != n->len || prefix_parse(n->str, &p->net, &p->len) < 0) {
 			r = obj_error(o, n, "spec", field, "'%.60s' is not a CIDR (e.g. 203.0.113.0/24)",
 				      n->type == NODE_STRING ? n->str : kind_of(n->type));
