@@ -35,6 +35,8 @@ ip netns add "$SCRATCH" || fail "cannot create $SCRATCH"
 STRACE=$(command -v strace || true)
 [ "${CONCURRENT_NO_STRACE:-0}" = 1 ] && STRACE=
 [ -n "$STRACE" ] || log "note: no strace; the lock order is taken from the order the runs finished"
+# LeakSanitizer cannot run under ptrace; the rest of the suite checks leaks.
+[ "${SANITIZE:-0}" = 1 ] && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 # A normalised listing with its blocks in name order, from namespace $1.
 listing()

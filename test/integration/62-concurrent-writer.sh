@@ -37,6 +37,8 @@ require_root_netns
 command -v python3 >/dev/null || skip "needs python3 for test/gen-workload and nft-normalize"
 command -v strace >/dev/null || skip "needs strace(1) to hold svcnat between its read and its commit"
 command -v pgrep >/dev/null || skip "needs pgrep(1)"
+# LeakSanitizer cannot run under ptrace; the rest of the suite checks leaks.
+[ "${SANITIZE:-0}" = 1 ] && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 case $(uname -m) in
 x86_64) SENDMSG_NR=46 ;;
 aarch64 | riscv64) SENDMSG_NR=211 ;;
