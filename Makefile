@@ -149,7 +149,7 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c
 $(FUZZ_BUILD)/libsvcnat.a: $(FUZZ_LIB_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
-$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libsvcnat.a
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/contract.c test/fuzz/contract.h $(FUZZ_BUILD)/libsvcnat.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer $(FUZZ_SANITIZE) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
@@ -158,7 +158,7 @@ $(BUILD)/test/libsvcnat-fuzz.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
-$(BUILD)/test/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/driver.c $(BUILD)/test/libsvcnat-fuzz.a
+$(BUILD)/test/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/contract.c test/fuzz/contract.h test/fuzz/driver.c $(BUILD)/test/libsvcnat-fuzz.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)

@@ -19,35 +19,11 @@
 #include "alloc.h"
 #include "compile.h"
 #include "config.h"
+#include "contract.h"
 #include "model.h"
 #include "ruleset.h"
 #include "tree.h"
 #include "validate.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken contract: says which, then abort(), which makes libFuzzer save the input. */
-__attribute__((noreturn)) static void broken(const char *what)
-{
-	fprintf(stderr, "fuzz harness: broken contract: %s\n", what);
-	abort();
-}
-
-/* Contract checks shared (by copy) with every harness. */
-static void check_diags(const struct diag *d, int r)
-{
-	char line[4096];
-
-	if (r == -EINVAL && !d->errors)
-		broken("failed without saying why");
-	if (r == 0 && d->errors)
-		broken("reported an error but succeeded");
-	for (size_t i = 0; i < d->n; i++) {
-		if (!d->msgs[i].loc.file)
-			broken("a message that names no file");
-		diag_format(&d->msgs[i], line, sizeof(line));
-	}
-}
 
 /* The front half of pipeline_run(), with a buffer for the files and an empty state. */
 static int load_and_check(struct model *m, const struct config *c, const uint8_t *data, size_t size,
