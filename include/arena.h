@@ -19,6 +19,11 @@ void arena_init(struct arena *a);
 void arena_free(struct arena *a);
 /* Zeroed memory, aligned for any type; NULL only on out-of-memory. */
 void *arena_alloc(struct arena *a, size_t size);
+/*
+ * Takes back everything handed out, keeping the newest block (zeroed again) for
+ * what comes next: a parser's scratch space, reused for each item of a stream.
+ */
+void arena_reset(struct arena *a);
 char *arena_strndup(struct arena *a, const char *s, size_t len);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

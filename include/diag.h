@@ -48,6 +48,9 @@ int diag_vadd(struct diag *d, enum diag_level level, const struct loc *loc,
 #define diag_warn(d, loc, ...) diag_add((d), DIAG_WARNING, (loc), __VA_ARGS__)
 #define diag_info(d, loc, ...) diag_add((d), DIAG_INFO, (loc), __VA_ARGS__)
 
+/* Appends every message of from to d, in order, and leaves from empty. */
+int diag_move(struct diag *d, struct diag *from);
+
 /* "file:line:col: error: text", the form compilers and nft use. */
 int diag_format(const struct diag_msg *m, char *buf, size_t len);
 

@@ -136,6 +136,12 @@ struct model {
 	size_t n_skipped;		/* objects of kinds svcnat does not use */
 	size_t n_read;			/* every object read, against the limit */
 	size_t max_objects;		/* limit on objects read; 0 = default */
+	struct tree_builder keep;	/* the strings the model keeps, in arena */
+};
+
+/* How far a model had got, to take back what a file added when it turns out unreadable. */
+struct model_mark {
+	size_t n_services, n_groups, n_objects, n_skipped, n_read;
 };
 
 #define MODEL_MAX_OBJECTS 1000000
@@ -149,7 +155,13 @@ void model_free(struct model *m);
  * document, but keeps reading so that all errors of a run are reported.
  */
 int model_add_doc(struct model *m, const struct node *root, struct diag *d);
+/* One item of a List read as a stream (tree_stream): as model_add_doc does for each of items. */
+int model_add_item(struct model *m, const struct node *item, struct diag *d);
+struct model_mark model_mark(const struct model *m);
+void model_rollback(struct model *m, const struct model_mark *mark);
 
+/* One file's text (JSON or YAML) into the model; name is kept for messages. */
+int model_load_buffer(struct model *m, const char *buf, size_t len, const char *name, struct diag *d);
 /* Reads files, directories (recursively, sorted) and "-" (stdin) into the model. */
 int model_load_path(struct model *m, const char *path, struct diag *d);
 

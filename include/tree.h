@@ -103,6 +103,28 @@ int tree_parse_json(const char *buf, size_t len, const char *name, struct arena 
 int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,
 	       struct diag *d, struct doc **ret_docs);
 
+/*
+ * A List read one item at a time, so that memory holds one item's tree and
+ * not the whole file's: the JSON parser hands each element of the "items"
+ * array of a top-level object to item() as soon as it is complete, built in
+ * scratch memory that is reused for the next one, and leaves the array empty
+ * in the tree it returns.  item() must copy whatever it keeps; a negative
+ * return stops the parse with that error.  The parser cannot know yet
+ * whether the object is a List ("kind" may come after "items"): that is
+ * for the caller to decide once the parse is done.  YAML is parsed whole.
+ */
+struct tree_stream {
+	int (*item)(void *ctx, const struct node *item);
+	/* Optional: the text before upto need not stay in memory (it may be read again for a message). */
+	void (*release)(void *ctx, const char *upto);
+	void *ctx;
+};
+
+int tree_parse_json_stream(const char *buf, size_t len, const char *name, struct arena *a,
+			   struct diag *d, struct doc **ret_docs, const struct tree_stream *stream);
+int tree_parse_stream(const char *buf, size_t len, const char *name, struct arena *a,
+		      struct diag *d, struct doc **ret_docs, const struct tree_stream *stream);
+
 /* Lookups; NULL when absent or when n is not a mapping. */
 struct node *node_get(const struct node *map, const char *key);
 const char *node_type_name(enum node_type t);
@@ -130,10 +152,13 @@ struct tree_builder {
 	char *chars, *chars_end;	/* free room for strings */
 	struct tree_str *strs;		/* intern index, open addressing; NULL slots are empty */
 	size_t nstrs, capstrs;
+	bool no_intern;			/* copy every string: the arena is reset before long */
 };
 
 void tree_builder_init(struct tree_builder *b, struct arena *a, const char *file);
 void tree_builder_fini(struct tree_builder *b);
+/* Forgets the slab and string chunk: for when the arena was reset (no_intern builders only). */
+void tree_builder_reset(struct tree_builder *b);
 /* A node of type t at line:col, otherwise zeroed; NULL on out-of-memory. */
 struct node *tree_node(struct tree_builder *b, enum node_type t, uint32_t line, uint32_t col);
 /* A NUL-terminated copy of s[0..len) that lives as long as the arena; NULL on out-of-memory. */

@@ -81,6 +81,22 @@ void *arena_alloc(struct arena *a, size_t size)
 	return p;	/* zero: blocks are calloc'd and nothing is handed out twice */
 }
 
+void arena_reset(struct arena *a)
+{
+	struct arena_block *keep = a->head, *b, *next;
+
+	if (!keep)
+		return;
+	for (b = keep->next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	memset(keep->data, 0, keep->used);
+	keep->used = 0;
+	keep->next = NULL;
+	a->used_total = 0;
+}
+
 char *arena_strndup(struct arena *a, const char *s, size_t len)
 {
 	char *p = arena_alloc(a, len + 1);

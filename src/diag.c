@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "diag.h"
 
@@ -60,6 +61,27 @@ int diag_add(struct diag *d, enum diag_level level, const struct loc *loc, const
 	ret = diag_vadd(d, level, loc, fmt, ap);
 	va_end(ap);
 	return ret;
+}
+
+int diag_move(struct diag *d, struct diag *from)
+{
+	if (d->n + from->n > d->cap) {
+		size_t cap = d->n + from->n;
+		struct diag_msg *v = realloc(d->msgs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->msgs = v;
+		d->cap = cap;
+	}
+	if (from->n)
+		memcpy(d->msgs + d->n, from->msgs, from->n * sizeof(*from->msgs));
+	d->n += from->n;
+	d->errors += from->errors;
+	d->warnings += from->warnings;
+	free(from->msgs);
+	*from = (struct diag){ 0 };
+	return 0;
 }
 
 static const char *const level_names[] = {

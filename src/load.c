@@ -6,9 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,16 +70,144 @@ static int read_all(int fd, const char *name, size_t size_hint, char **ret_buf, 
 	return 0;
 }
 
-static int load_buffer(struct model *m, const char *buf, size_t len, const char *name, struct diag *d)
-{
-	struct doc *docs = NULL;
-	int r = tree_parse(buf, len, name, &m->arena, d, &docs);
+/*
+ * A JSON List's items go into the model as the parser reads them, each into
+ * scratch memory, so a 100 MB List never has its whole tree in memory.  Their
+ * messages wait in a diag of their own: if the file turns out not to parse,
+ * or not to be a List after all, the items are taken back, as if never read.
+ */
+struct item_stream {
+	struct model *m;
+	struct diag d;
+	int r;
+	bool counted_list;
+	const char *map;	/* the file's mapping (page-aligned), or NULL when it was read */
+	size_t released;	/* bytes of map given back */
+};
 
+/* Pages of a mapped file the parser is done with go back to the page cache. */
+static void release_text(void *ctx, const char *upto)
+{
+	struct item_stream *s = ctx;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), off;
+
+	if (!s->map)
+		return;
+	off = (size_t)(upto - s->map) & ~(page - 1);
+	if (off < s->released)
+		s->released = 0;	/* a new pass over the text (the NUL check came first) */
+	if (off < s->released + (4u << 20))
+		return;
+	madvise((char *)s->map + s->released, off - s->released, MADV_DONTNEED);
+	s->released = off;
+}
+
+static int stream_item(void *ctx, const struct node *item)
+{
+	struct item_stream *s = ctx;
+	int r;
+
+	/* Read whole, the List is counted before its items: so it is here, for the same limit. */
+	if (!s->counted_list) {
+		s->m->n_read++;
+		s->counted_list = true;
+	}
+	r = model_add_item(s->m, item, &s->d);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		s->r = r;
+	return 0;
+}
+
+static bool is_list(const struct node *root)
+{
+	const struct node *kind = root ? node_get(root, "kind") : NULL;
+
+	return kind && kind->type == NODE_STRING && kind->len >= 4 &&
+	       !strcmp(kind->str + kind->len - 4, "List");
+}
+
+static int load_text(struct model *m, const char *buf, size_t len, const char *name, bool mapped,
+		     struct diag *d)
+{
+	struct item_stream s = { .m = m, .map = mapped ? buf : NULL };
+	struct tree_stream stream = { .item = stream_item, .release = release_text, .ctx = &s };
+	struct model_mark mark = model_mark(m);
+	struct doc *docs = NULL;
+	int r = tree_parse_stream(buf, len, name, &m->arena, d, &docs, &stream);
+	bool streamed = r == 0 && docs && !docs->next && is_list(docs->root);
+
+	if (streamed) {
+		int k = diag_move(d, &s.d);
+
+		if (k < 0) {
+			diag_free(&s.d);
+			return k;
+		}
+		/* The List itself, counted ahead of its items against the limit, is counted again below. */
+		if (s.counted_list)
+			m->n_read--;
+	} else {
+		model_rollback(m, &mark);
+	}
+	diag_free(&s.d);
 	if (r < 0)
 		return r;
+	r = streamed ? s.r : 0;
 	for (struct doc *doc = docs; doc; doc = doc->next)
 		if (model_add_doc(m, doc->root, d) < 0)
 			r = -EINVAL;
+	return r;
+}
+
+int model_load_buffer(struct model *m, const char *buf, size_t len, const char *name, struct diag *d)
+{
+	return load_text(m, buf, len, name, false, d);
+}
+
+/*
+ * A regular file is mapped, not read: nothing is copied, and the pages a
+ * List's items came from are given back as the parser moves on, so memory
+ * never holds the whole file.  A file cut short while mapped (rewritten in
+ * place, as `kubectl get ... > file` does) raises SIGBUS on the pages past
+ * its new end; the handler turns that into an error for this file.
+ */
+static sigjmp_buf *bus_jump;
+
+static void on_sigbus(int sig)
+{
+	if (bus_jump)
+		siglongjmp(*bus_jump, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int load_mapped(struct model *m, int fd, const char *name, size_t size, struct diag *d)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	struct model_mark mark = model_mark(m);
+	sigjmp_buf jump;
+	char *map;
+	int r;
+
+	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return 1;	/* read it instead */
+	madvise(map, size, MADV_SEQUENTIAL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(jump, 1) == 0) {
+		bus_jump = &jump;
+		r = load_text(m, map, size, name, true, d);
+	} else {
+		model_rollback(m, &mark);
+		r = diag_error(d, &(struct loc){ .file = name }, "the file was cut short while being read");
+	}
+	bus_jump = NULL;
+	sigaction(SIGBUS, &old, NULL);
+	munmap(map, size);
 	return r;
 }
 
@@ -84,11 +215,18 @@ static int load_fd(struct model *m, int fd, const char *name, size_t size_hint, 
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int r = read_all(fd, name, size_hint, &buf, &len, d);
+	int r;
+
+	if (size_hint && size_hint <= TREE_MAX_FILE_SIZE) {
+		r = load_mapped(m, fd, name, size_hint, d);
+		if (r <= 0)
+			return r;
+	}
+	r = read_all(fd, name, size_hint, &buf, &len, d);
 
 	if (r < 0)
 		return r;
-	r = load_buffer(m, buf, len, name, d);
+	r = load_text(m, buf, len, name, false, d);
 	free(buf);
 	return r;
 }

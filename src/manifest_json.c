@@ -43,6 +43,7 @@ enum want {
 struct frame {
 	struct node *node;
 	size_t base;		/* its children start here on the value stack */
+	bool stream;		/* the top-level "items" array, read item by item */
 };
 
 struct jctx {
@@ -63,6 +64,10 @@ struct jctx {
 	locale_t c_locale;		/* "1.5" must not depend on the caller's LC_NUMERIC; made on first use */
 	struct node *root;
 	int err;			/* set by errors after which reading goes on (duplicate keys) */
+	const struct tree_stream *stream;
+	struct tree_builder item_tb;	/* swapped with tb while an item is read */
+	struct arena item_arena;	/* an item's tree; reset after each */
+	bool in_item;
 };
 
 /* Bytes that stand for themselves inside a string: not '"', '\\', controls or non-ASCII. */
@@ -527,8 +532,40 @@ static int open_collection(struct jctx *j, enum node_type t)
 	f = &j->frames[j->depth++];
 	f->node = n;
 	f->base = j->nstack;
+	f->stream = j->stream && t == NODE_SEQ && j->depth == 2 && j->frames[0].node->type == NODE_MAP &&
+		    !strcmp(j->stack[j->nstack - 2]->str, "items");
 	j->p++;
 	return 0;
+}
+
+static void swap_builders(struct jctx *j)
+{
+	struct tree_builder t = j->tb;
+
+	j->tb = j->item_tb;
+	j->item_tb = t;
+}
+
+/* Each item of a streamed array is built with the item builder... */
+static void begin_item(struct jctx *j)
+{
+	swap_builders(j);
+	j->in_item = true;
+}
+
+/* ...handed over once complete, and dropped from the tree. */
+static int end_item(struct jctx *j)
+{
+	struct node *item = j->stack[--j->nstack];
+	int r = j->stream->item(j->stream->ctx, item);
+
+	swap_builders(j);
+	j->in_item = false;
+	arena_reset(&j->item_arena);
+	tree_builder_reset(&j->item_tb);
+	if (j->stream->release)
+		j->stream->release(j->stream->ctx, (const char *)j->p);
+	return r;
 }
 
 static int close_collection(struct jctx *j)
@@ -542,29 +579,26 @@ static int close_collection(struct jctx *j)
 
 	j->p++;
 	j->nstack = f->base;
-	if (n->type == NODE_SEQ)
-		return tree_set_items(&j->tb, n, kids, k);
-	r = tree_set_pairs(&j->tb, n, kids, k);
-	if (r == 0)
-		r = tree_check_duplicates(n, j->d);
-	if (r == -EINVAL)
-		j->err = r;	/* not a syntax error: read on and report the others too */
-	return r == -EINVAL ? 0 : r;
+	if (n->type == NODE_SEQ) {
+		r = tree_set_items(&j->tb, n, kids, k);
+	} else {
+		r = tree_set_pairs(&j->tb, n, kids, k);
+		if (r == 0)
+			r = tree_check_duplicates(n, j->d);
+		if (r == -EINVAL)
+			j->err = r;	/* not a syntax error: read on and report the others too */
+		if (r == -EINVAL)
+			r = 0;
+	}
+	if (r == 0 && j->in_item && j->depth == 2)
+		r = end_item(j);
+	return r;
 }
 
 /* ---- the grammar ---- */
 
-static int parse_value(struct jctx *j, enum want *w)
+static int parse_scalar(struct jctx *j)
 {
-	switch (*j->p) {
-	case '{':
-		*w = WANT_FIRST_KEY;
-		return open_collection(j, NODE_MAP);
-	case '[':
-		*w = WANT_FIRST_ITEM;
-		return open_collection(j, NODE_SEQ);
-	}
-	*w = WANT_NEXT;
 	switch (*j->p) {
 	case '"':
 		return parse_string(j);
@@ -574,6 +608,28 @@ static int parse_value(struct jctx *j, enum want *w)
 	default:
 		return parse_literal(j);
 	}
+}
+
+static int parse_value(struct jctx *j, enum want *w)
+{
+	bool item = j->depth == 2 && j->frames[1].stream;
+	int r;
+
+	if (item)
+		begin_item(j);
+	switch (*j->p) {
+	case '{':
+		*w = WANT_FIRST_KEY;
+		return open_collection(j, NODE_MAP);
+	case '[':
+		*w = WANT_FIRST_ITEM;
+		return open_collection(j, NODE_SEQ);
+	}
+	*w = WANT_NEXT;
+	r = parse_scalar(j);
+	if (r == 0 && item)
+		r = end_item(j);
+	return r;
 }
 
 static int parse_key(struct jctx *j, enum want *w)
@@ -667,35 +723,54 @@ static int parse(struct jctx *j)
 	return j->err;
 }
 
-/* A NUL ends no JSON text; said once, up front, it explains itself wherever it is. */
-static int check_nul(const char *buf, size_t len, const char *name, struct diag *d)
+/*
+ * A NUL ends no JSON text; said once, up front, it explains itself wherever it is.
+ * Looked for a chunk at a time, each released when a stream allows it.
+ */
+static int check_nul(const char *buf, size_t len, const char *name, struct diag *d,
+		     const struct tree_stream *stream)
 {
-	const char *nul = memchr(buf, '\0', len);
+	const size_t chunk = 4u << 20;
+	const char *nul = NULL;
 	struct loc loc;
 
+	for (size_t off = 0; !nul && off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		nul = memchr(buf + off, '\0', n);
+		if (stream && stream->release)
+			stream->release(stream->ctx, buf + off + n);
+	}
 	if (!nul)
 		return 0;
 	loc = tree_offset_loc(buf, len, (size_t)(nul - buf), name);
 	return diag_error(d, &loc, "invalid JSON: found a NUL byte, expected text");
 }
 
-int tree_parse_json(const char *buf, size_t len, const char *name, struct arena *a,
-		    struct diag *d, struct doc **ret_docs)
+int tree_parse_json_stream(const char *buf, size_t len, const char *name, struct arena *a,
+			   struct diag *d, struct doc **ret_docs, const struct tree_stream *stream)
 {
 	const unsigned char *text = (const unsigned char *)(buf ? buf : "");
 	struct jctx j = { .buf = text, .p = text, .end = text + (buf ? len : 0), .name = name, .d = d,
-			  .line = 1, .line_start = text };
+			  .line = 1, .line_start = text, .stream = stream && stream->item ? stream : NULL };
 	struct doc *doc;
 	int r = tree_check_size(len, name, d);
 
 	if (r < 0)
 		return r;
-	r = check_nul((const char *)j.buf, (size_t)(j.end - j.buf), name, d);
+	r = check_nul((const char *)j.buf, (size_t)(j.end - j.buf), name, d, j.stream);
 	if (r < 0)
 		return r;
 	tree_builder_init(&j.tb, a, name);
+	arena_init(&j.item_arena);
+	tree_builder_init(&j.item_tb, &j.item_arena, name);
+	j.item_tb.no_intern = true;
 	r = parse(&j);
+	if (j.in_item)
+		swap_builders(&j);
 	tree_builder_fini(&j.tb);
+	tree_builder_fini(&j.item_tb);
+	arena_free(&j.item_arena);
 	free(j.stack);
 	free(j.scratch);
 	if (j.c_locale)
@@ -708,4 +783,10 @@ int tree_parse_json(const char *buf, size_t len, const char *name, struct arena 
 	doc->root = j.root;
 	*ret_docs = doc;
 	return 0;
+}
+
+int tree_parse_json(const char *buf, size_t len, const char *name, struct arena *a,
+		    struct diag *d, struct doc **ret_docs)
+{
+	return tree_parse_json_stream(buf, len, name, a, d, ret_docs, NULL);
 }

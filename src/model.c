@@ -24,6 +24,19 @@ struct obj {
 	int errors;
 };
 
+/*
+ * What the model keeps of a tree's string: a copy of its own, since a List's
+ * items are read into scratch memory that is reused for the next item (names
+ * and namespaces repeat: short ones are shared).  Falls back on the tree's
+ * text when out of memory: then so is the rest of the run.
+ */
+static const char *keep(const struct obj *o, const char *s)
+{
+	const char *k = s ? tree_string(&o->m->keep, s, strlen(s)) : NULL;
+
+	return k ? k : s;
+}
+
 __attribute__((format(printf, 5, 6)))
 static int obj_error(struct obj *o, const struct node *at, const char *prefix, const char *field,
 		     const char *fmt, ...)
@@ -200,7 +213,7 @@ static int parse_metadata(struct obj *o, enum name_kind name_kind)
 		return obj_error(o, NULL, "", "metadata", "missing");
 	ns = want(o, meta, "metadata", "namespace", NODE_STRING);
 	if (ns && ns->len) {
-		o->ns = ns->str;
+		o->ns = keep(o, ns->str);
 		if (check_name(o, ns, "metadata", "namespace", NAME_DNS_LABEL) < 0)
 			o->ns = "(invalid)";
 	}
@@ -208,7 +221,7 @@ static int parse_metadata(struct obj *o, enum name_kind name_kind)
 	if (!name || !name->len)
 		return name ? obj_error(o, name, "metadata", "name", "must not be empty") :
 			      obj_error(o, meta, "metadata", "name", "missing");
-	o->name = name->str;
+	o->name = keep(o, name->str);
 	return check_name(o, name, "metadata", "name", name_kind);
 }
 
@@ -218,7 +231,7 @@ static const char *label(const struct obj *o, const char *key)
 	const struct node *labels = meta ? node_get(meta, "labels") : NULL;
 	const struct node *v = labels ? node_get(labels, key) : NULL;
 
-	return v && v->type == NODE_STRING ? v->str : NULL;
+	return v && v->type == NODE_STRING ? keep(o, v->str) : NULL;
 }
 
 /* ---- Service ---------------------------------------------------------- */
@@ -248,7 +261,7 @@ static int parse_target_port(struct obj *o, const struct node *pn, const char *p
 	if (name_invalid(n->str, NAME_PORT))
 		return obj_error(o, n, prefix, "targetPort", "'%.80s' is not a valid port name: %s",
 				 n->str, name_invalid(n->str, NAME_PORT));
-	p->target_name = n->str;
+	p->target_name = keep(o, n->str);
 	return 0;
 }
 
@@ -261,7 +274,7 @@ static int parse_svc_port(struct obj *o, const struct node *pn, const char *pref
 	p->loc = node_loc(pn);
 	p->path = arena_strdup(&o->m->arena, prefix);
 	name = want(o, pn, prefix, "name", NODE_STRING);
-	p->name = name ? name->str : "";
+	p->name = name ? keep(o, name->str) : "";
 	if (name && name->len && check_name(o, name, prefix, "name", NAME_DNS_LABEL) < 0)
 		r = -EINVAL;
 	if (parse_proto(o, pn, prefix, &p->proto) < 0)
@@ -457,7 +470,7 @@ static void mark_ignored(struct obj *o, struct service *s)
 
 	s->proxy_name = proxy;
 	s->headless_label = label(o, "service.kubernetes.io/headless") != NULL;
-	s->external_name = ext && ext->type == NODE_STRING ? ext->str : NULL;
+	s->external_name = ext && ext->type == NODE_STRING ? keep(o, ext->str) : NULL;
 	if (proxy)
 		s->ignored_why = arena_printf(&o->m->arena, "left to proxy '%s' (service-proxy-name label)", proxy);
 	else if (label(o, "service.kubernetes.io/headless"))
@@ -677,7 +690,7 @@ static int parse_ep_ports(struct obj *o, const struct node *seq, const char *pat
 			continue;
 		}
 		name = want(o, pn, prefix, "name", NODE_STRING);
-		p->name = name ? name->str : "";
+		p->name = name ? keep(o, name->str) : "";
 		p->loc = node_loc(pn);
 		k = want_int(o, pn, prefix, "port", 1, 65535, &v);
 		if (k < 0 || parse_proto(o, pn, prefix, &p->proto) < 0) {
@@ -704,7 +717,7 @@ static int parse_ep_addr(struct obj *o, const struct node *an, const char *prefi
 	if (parse_ip(o, ip, prefix, "ip", &ret->addr) < 0)
 		return -EINVAL;
 	node = want(o, an, prefix, "nodeName", NODE_STRING);
-	ret->node_name = node ? node->str : NULL;
+	ret->node_name = node ? keep(o, node->str) : NULL;
 	ret->ready = ready;
 	ret->serving = ready;
 	ret->loc = node_loc(ip);
@@ -806,7 +819,7 @@ static int parse_slice_endpoint(struct obj *o, const struct node *en, const char
 	a->ready = cond ? want_bool(o, cond, path, "ready", true) : true;
 	a->serving = cond ? want_bool(o, cond, path, "serving", a->ready) : a->ready;
 	a->terminating = cond ? want_bool(o, cond, path, "terminating", false) : false;
-	a->node_name = node ? node->str : NULL;
+	a->node_name = node ? keep(o, node->str) : NULL;
 	a->loc = node_loc(addrs->items[0]);
 	g->n_addrs++;
 	return 0;
@@ -912,7 +925,7 @@ static int add_object(struct model *m, const struct node *root, struct diag *d, 
 			where = node_loc(kind);
 		return diag_error(d, &where, "not a Kubernetes object: 'kind' is missing or not a string");
 	}
-	o.kind = kind->str;
+	o.kind = keep(&o, kind->str);
 	if (has_suffix(kind->str, "List") && depth < 4)
 		return add_list(m, root, d, depth);
 	if (!api || api->type != NODE_STRING)
@@ -936,14 +949,35 @@ int model_add_doc(struct model *m, const struct node *root, struct diag *d)
 	return add_object(m, root, d, 0);
 }
 
+int model_add_item(struct model *m, const struct node *item, struct diag *d)
+{
+	return add_object(m, item, d, 1);
+}
+
+struct model_mark model_mark(const struct model *m)
+{
+	return (struct model_mark){ m->n_services, m->n_groups, m->n_objects, m->n_skipped, m->n_read };
+}
+
+void model_rollback(struct model *m, const struct model_mark *mark)
+{
+	m->n_services = mark->n_services;
+	m->n_groups = mark->n_groups;
+	m->n_objects = mark->n_objects;
+	m->n_skipped = mark->n_skipped;
+	m->n_read = mark->n_read;
+}
+
 /* ---- Model ------------------------------------------------------------ */
 
 struct model *model_new(void)
 {
 	struct model *m = calloc(1, sizeof(*m));
 
-	if (m)
+	if (m) {
 		arena_init(&m->arena);
+		tree_builder_init(&m->keep, &m->arena, NULL);
+	}
 	return m;
 }
 
@@ -954,6 +988,7 @@ void model_free(struct model *m)
 	free(m->services);
 	free(m->groups);
 	free(m->objects);
+	tree_builder_fini(&m->keep);
 	arena_free(&m->arena);
 	free(m);
 }

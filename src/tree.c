@@ -4,6 +4,7 @@
  * helpers both parsers use so that their limits and messages read the same.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,14 @@ void tree_builder_fini(struct tree_builder *b)
 	free(b->strs);
 	b->strs = NULL;
 	b->nstrs = b->capstrs = 0;
+}
+
+void tree_builder_reset(struct tree_builder *b)
+{
+	assert(b->no_intern);
+	b->slab = NULL;
+	b->slab_used = b->slab_size = 0;
+	b->chars = b->chars_end = NULL;
 }
 
 struct node *tree_node(struct tree_builder *b, enum node_type t, uint32_t line, uint32_t col)
@@ -189,7 +198,7 @@ const char *tree_string(struct tree_builder *b, const char *s, size_t len)
 	char *copy;
 	uint32_t h;
 
-	if (len > INTERN_MAX_LEN)
+	if (len > INTERN_MAX_LEN || b->no_intern)
 		return copy_string(b, s, len);
 	if ((b->nstrs + 1) * 2 > b->capstrs && b->nstrs < INTERN_MAX && intern_grow(b) < 0)
 		return NULL;
@@ -504,8 +513,8 @@ static bool looks_like_json(const char *buf, size_t len)
 	return false;
 }
 
-int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,
-	       struct diag *d, struct doc **ret_docs)
+int tree_parse_stream(const char *buf, size_t len, const char *name, struct arena *a,
+		      struct diag *d, struct doc **ret_docs, const struct tree_stream *stream)
 {
 	static const char bom[] = "\xef\xbb\xbf";
 	size_t skip = 0;
@@ -518,6 +527,12 @@ int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,
 	if (len >= 3 && memcmp(buf, bom, 3) == 0)
 		skip = 3;
 	if (looks_like_json(buf + skip, len - skip))
-		return tree_parse_json(buf + skip, len - skip, name, a, d, ret_docs);
+		return tree_parse_json_stream(buf + skip, len - skip, name, a, d, ret_docs, stream);
 	return tree_parse_yaml(buf, len, name, a, d, ret_docs);
+}
+
+int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,
+	       struct diag *d, struct doc **ret_docs)
+{
+	return tree_parse_stream(buf, len, name, a, d, ret_docs, NULL);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer harness: the whole load, validate and compile path of
- * `svcnat compile`, in memory: tree_parse, model_add_doc for each document,
+ * `svcnat compile`, in memory: model_load_buffer (as a file is read),
  * model_index, alloc_run from an empty state, validate_model,
  * compile_ruleset and print_nft_ruleset to /dev/null.  The configuration is
  * the default one with serviceCIDR 198.18.0.0/16.  Besides the sanitizers,
@@ -30,19 +30,12 @@ static int load_and_check(struct model *m, const struct config *c, const uint8_t
 			  struct alloc_state *new_alloc, struct diag *d)
 {
 	const struct alloc_state old_alloc = { 0 };
-	struct doc *docs = NULL;
 	int r, k;
 
-	r = tree_parse((const char *)data, size, "fuzz.yaml", &m->arena, d, &docs);
+	/* As a file is read: a JSON List item by item. */
+	r = model_load_buffer(m, (const char *)data, size, "fuzz.yaml", d);
 	if (r == -ENOMEM)
 		return r;
-	for (struct doc *doc = r == 0 ? docs : NULL; doc; doc = doc->next) {
-		k = model_add_doc(m, doc->root, d);
-		if (k == -ENOMEM)
-			return k;
-		if (k < 0)
-			r = -EINVAL;
-	}
 	k = model_index(m, d);
 	if (k == -ENOMEM)
 		return k;

@@ -19,18 +19,13 @@ struct run {
 
 static void run_text(struct run *x, const char *text)
 {
-	struct doc *docs = NULL;
-
 	memset(x, 0, sizeof(*x));
 	diag_init(&x->d);
 	config_defaults(&x->c);
 	cidr_list_parse("198.18.0.0/16", &x->c.service_cidrs, true);
 	x->m = model_new();
 	ck_assert_ptr_nonnull(x->m);
-	x->r = tree_parse(text, strlen(text), "t.yaml", &x->m->arena, &x->d, &docs);
-	for (struct doc *doc = docs; x->r == 0 && doc; doc = doc->next)
-		if (model_add_doc(x->m, doc->root, &x->d) < 0)
-			x->r = -1;
+	x->r = model_load_buffer(x->m, text, strlen(text), "t.yaml", &x->d);
 	if (model_index(x->m, &x->d) < 0)
 		x->r = -1;
 	if (alloc_run(x->m, &x->c, &x->old, &x->new, &x->d) < 0)
@@ -337,6 +332,45 @@ START_TEST(test_state_roundtrip)
 }
 END_TEST
 
+/* A JSON List's items are modelled as they are read; what turns out not to be a List's takes nothing. */
+#define SVC_JSON(name) "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"" name "\"}, " \
+	"\"spec\": {\"ports\": [{\"port\": 80}]}}"
+
+START_TEST(test_list_stream)
+{
+	struct run x;
+
+	/* kubectl's order: items before kind. */
+	run_text(&x, "{\"apiVersion\": \"v1\", \"items\": [" SVC_JSON("a") ", " SVC_JSON("b") "], \"kind\": \"List\"}");
+	ck_assert_int_eq(x.r, 0);
+	ck_assert_uint_eq(x.m->n_services, 2);
+	ck_assert_str_eq(x.m->services[1].name, "b");
+	run_free(&x);
+
+	/* Not a List: its items are no objects of the run. */
+	run_text(&x, "{\"apiVersion\": \"v1\", \"items\": [" SVC_JSON("a") "], \"kind\": \"ConfigMap\", "
+		     "\"metadata\": {\"name\": \"c\"}}");
+	ck_assert_int_eq(x.r, 0);
+	ck_assert_uint_eq(x.m->n_services, 0);
+	run_free(&x);
+
+	/* A syntax error after good items: only the syntax error, and nothing modelled. */
+	run_text(&x, "{\"kind\": \"List\", \"items\": [" SVC_JSON("a") ", {\"kind\": \"Service\",,");
+	ck_assert_int_ne(x.r, 0);
+	ck_assert_uint_eq(x.m->n_services, 0);
+	ck_assert_uint_eq(x.d.errors, 1);
+	ck_assert_str_eq(first(&x, DIAG_ERROR), "t.yaml:1:150: error: invalid JSON: found ',', expected a key in double quotes");
+	run_free(&x);
+
+	/* An item's error keeps its place among the others. */
+	run_text(&x, "{\"kind\": \"List\", \"items\": [" SVC_JSON("a") ", 7, " SVC_JSON("B") "]}");
+	ck_assert_uint_eq(x.d.errors, 2);
+	ck_assert_str_eq(first(&x, DIAG_ERROR), "t.yaml:1:131: error: expected a Kubernetes object (a mapping), found an integer");
+	ck_assert_uint_eq(x.m->n_services, 1);	/* "B" is no valid name */
+	run_free(&x);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -351,6 +385,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, test_allocation_stable);
 	tcase_add_test(tc, test_allocation_newcomer);
 	tcase_add_test(tc, test_state_roundtrip);
+	tcase_add_test(tc, test_list_stream);
 	suite_add_tcase(s, tc);
 	return s;
 }
