@@ -14,11 +14,11 @@ CC ?= cc
 BUILD ?= build
 PKGS = libnftnl libmnl yaml-0.1 jansson
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+override CFLAGS += -std=gnu11 -pthread -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	  -Wwrite-strings -Wno-missing-field-initializers -MMD -MP -Iinclude \
 	  -DSVCNAT_VERSION='"$(VERSION)"'
 override CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
 
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "fileio.h"
 #include "kview.h"
 
 struct mnl_socket;
@@ -34,5 +35,7 @@ int cache_key_get(struct mnl_socket *nl, uint32_t genid, struct cache_key *ret);
 int cache_load(const char *dir, const struct cache_key *key, struct kview **ret);
 /* Atomically replaces the cache; NULL view: removes it. */
 int cache_save(const char *dir, const struct cache_key *key, const struct kview *v);
+/* The cache file of v written beside its place, for file_commit (v not NULL). */
+int cache_stage(const char *dir, const struct cache_key *key, const struct kview *v, struct staged_file *ret);
 
 #endif

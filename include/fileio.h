@@ -28,4 +28,22 @@ bool file_equals(const char *path, const void *data, size_t len);
  */
 int file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable);
 
+/*
+ * file_replace in two halves, for a file written ahead of the moment it may
+ * take effect: file_stage writes the temporary file (tmp stays NULL when
+ * path already holds data), file_commit renames it over path, file_discard
+ * removes it.  Each frees what file_stage allocated.
+ */
+struct staged_file {
+	char *tmp, *path;
+	bool durable;
+};
+
+int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+	       struct staged_file *ret);
+int file_commit(struct staged_file *s);
+void file_discard(struct staged_file *s);
+/* Removes what runs killed between file_stage and file_commit left in dir ("NAME.PID.tmp"). */
+void file_remove_stale(const char *dir);
+
 #endif

@@ -9,12 +9,15 @@
 
 #include <jansson.h>
 
+#include "fileio.h"
 #include "model.h"
 
 #define SNAPSHOT_FILE "services.json"
 
 /* The model's services as JSON, atomically (temporary file, rename); unchanged: not written. */
 int snapshot_save(const char *dir, const struct model *m);
+/* The same file written beside its place, for file_commit. */
+int snapshot_stage(const char *dir, const struct model *m, struct staged_file *ret);
 /* After svcnat delete: nothing is in force. */
 int snapshot_remove(const char *dir);
 /* -ENOENT when no apply has been recorded yet. */

@@ -110,15 +110,29 @@ static void put_view(FILE *f, const struct kview *v)
 
 int cache_save(const char *dir, const struct cache_key *key, const struct kview *v)
 {
+	struct staged_file s;
+	char path[512];
+	int r;
+
+	if (v) {
+		r = cache_stage(dir, key, v, &s);
+		return r < 0 ? r : file_commit(&s);
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int cache_stage(const char *dir, const struct cache_key *key, const struct kview *v, struct staged_file *ret)
+{
 	char path[512], *data = NULL;
 	size_t len = 0;
 	FILE *f;
 	int r;
 
+	*ret = (struct staged_file){ 0 };
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path))
 		return -ENAMETOOLONG;
-	if (!v)
-		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	f = open_memstream(&data, &len);
@@ -132,7 +146,7 @@ int cache_save(const char *dir, const struct cache_key *key, const struct kview 
 		return -ENOMEM;
 	}
 	/* Not durable: a cache lost in a crash only costs the next run a dump. */
-	r = file_replace(path, data, len, 0600, false);
+	r = file_stage(path, data, len, 0600, false, ret);
 	free(data);
 	return r;
 }

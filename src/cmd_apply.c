@@ -6,6 +6,7 @@
  * generation id, retries when another writer got in between.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,29 @@
 #define APPLY_RETRIES 3
 #define MAX_REPORTED_ERRORS 5
 
+/*
+ * The records of an apply (the cache of what the kernel holds, and the
+ * services get and describe show) are written while the kernel works through
+ * the batch, on another core: at 10,000 services they cost a tenth of a cold
+ * apply.  They are staged beside their files and put in place only once the
+ * kernel has taken the batch.
+ */
+struct records {
+	pthread_t thread;
+	bool running;
+	const char *dir;
+	const struct kview *want;
+	const struct model *model;
+	struct cache_key key;		/* for the generation the commit will make */
+	bool have_key;
+	struct staged_file cache, snapshot;
+	bool snapshot_staged;
+};
+
 struct apply_run {
 	struct options *o;
+	const struct model *model;
+	struct records rec;
 	struct mnl_socket *nl;
 	struct kview *want;
 	struct kview *have;	/* what the last attempt read: the diff points into it */
@@ -80,16 +102,62 @@ static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_g
 	return kstate_dump(x->nl, x->want, ret, ret_genid);
 }
 
+static void *stage_records(void *arg)
+{
+	struct records *rec = arg;
+
+	if (rec->have_key && cache_stage(rec->dir, &rec->key, rec->want, &rec->cache) < 0)
+		rec->have_key = false;
+	rec->snapshot_staged = snapshot_stage(rec->dir, rec->model, &rec->snapshot) == 0;
+	return NULL;
+}
+
+/* Before the commit based on genid: the records of the generation it will make. */
+static void records_start(struct apply_run *x, uint32_t genid)
+{
+	struct records *rec = &x->rec;
+
+	*rec = (struct records){ .dir = x->o->config.state_dir, .want = x->want, .model = x->model };
+	rec->have_key = cache_key_get(x->nl, genid + 1 ? genid + 1 : 1, &rec->key) == 0;
+	rec->running = pthread_create(&rec->thread, NULL, stage_records, rec) == 0;
+	if (!rec->running)
+		stage_records(rec);
+}
+
+static void records_join(struct records *rec)
+{
+	if (rec->running)
+		pthread_join(rec->thread, NULL);
+	rec->running = false;
+}
+
+static void records_discard(struct records *rec)
+{
+	records_join(rec);
+	file_discard(&rec->cache);
+	file_discard(&rec->snapshot);
+	rec->have_key = rec->snapshot_staged = false;
+}
+
 /* After a commit based on genid, the kernel is at genid + 1 unless someone else committed since. */
 static void remember_applied(struct apply_run *x, uint32_t genid)
 {
+	struct records *rec = &x->rec;
 	struct cache_key key;
 	uint32_t now;
+	bool still = nl_get_genid(x->nl, &now) == 0 && now == genid;
 
-	if (nl_get_genid(x->nl, &now) == 0 && now == genid && cache_key_get(x->nl, now, &key) == 0)
+	records_join(rec);
+	if (still && rec->have_key && rec->key.genid == now) {
+		file_commit(&rec->cache);
+		rec->have_key = false;
+	} else if (still && cache_key_get(x->nl, now, &key) == 0) {
+		file_discard(&rec->cache);
 		cache_save(x->o->config.state_dir, &key, x->want);
-	else
+	} else {
+		file_discard(&rec->cache);
 		cache_save(x->o->config.state_dir, NULL, NULL);
+	}
 }
 
 /*
@@ -165,7 +233,10 @@ static int apply_once(struct apply_run *x)
 		goto out;
 	}
 	x->msgs = nlbatch_n_msgs(b) + 2;
+	records_start(x, genid);
 	r = nlbatch_commit(b, x->nl, 0, &err);
+	if (r < 0)
+		records_discard(&x->rec);
 	if (r == -ERESTART)
 		goto out;
 	if (r < 0) {
@@ -255,12 +326,16 @@ static int take_lock(const struct options *o)
 }
 
 /* What get and describe show, and the allocations to keep: after the kernel took the ruleset. */
-static void save_state(const struct options *o, struct pipeline *p)
+static void save_state(const struct options *o, struct pipeline *p, struct records *rec)
 {
 	int k = alloc_state_save(&p->new_alloc, o->config.state_dir);
 
-	if (k == 0)
+	if (k == 0 && rec->snapshot_staged)
+		k = file_commit(&rec->snapshot);
+	else if (k == 0)
 		k = snapshot_save(o->config.state_dir, p->model);
+	file_discard(&rec->snapshot);
+	rec->snapshot_staged = false;
 	if (k < 0)
 		cli_log(o, DIAG_WARNING, "the ruleset is applied, but svcnat's state could not be saved in %s: %s",
 			o->config.state_dir, strerror(-k));
@@ -296,14 +371,18 @@ int cmd_apply(struct options *o, struct diag *d)
 		lock = take_lock(o);
 		if (lock < 0)
 			return lock == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_KERNEL;
+		/* Under the lock no other run is writing: what is staged was left by a killed one. */
+		file_remove_stale(o->config.state_dir);
 	}
 	r = apply_pipeline(&x, &p, d);
+	x.model = p.model;
 	if (r == EXIT_OK)
 		r = apply_with_retries(&x);
 	if (r == EXIT_OK && !o->dry_run) {
-		save_state(o, &p);
+		save_state(o, &p, &x.rec);
 		print_summary(&x);
 	}
+	records_discard(&x.rec);
 	if (r == EXIT_OK && x.skipped) {
 		cli_log(o, DIAG_ERROR, "%zu error%s: the invalid objects were skipped, the rest is applied (--skip-invalid)",
 			x.skipped, x.skipped == 1 ? "" : "s");

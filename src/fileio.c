@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -103,33 +104,94 @@ static void sync_dir(const char *path)
 	free(copy);
 }
 
-int file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
+int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+	       struct staged_file *ret)
 {
 	char *tmp = NULL;
 	int fd, r;
 
+	*ret = (struct staged_file){ .durable = durable };
 	if (file_equals(path, data, len))
 		return 0;
 	if (asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
 		return -ENOMEM;
+	ret->path = strdup(path);
+	if (!ret->path) {
+		free(tmp);
+		return -ENOMEM;
+	}
 	unlink(tmp);	/* a leftover of a killed run that had our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		r = -errno;
 		free(tmp);
+		file_discard(ret);
 		return r;
 	}
+	ret->tmp = tmp;
 	r = write_all(fd, data, len);
 	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
 	if (r < 0)
-		unlink(tmp);
-	else if (durable)
-		sync_dir(path);
-	free(tmp);
+		file_discard(ret);
 	return r;
+}
+
+int file_commit(struct staged_file *s)
+{
+	int r = 0;
+
+	if (s->tmp && rename(s->tmp, s->path) < 0) {
+		r = -errno;
+		unlink(s->tmp);
+	} else if (s->tmp && s->durable) {
+		sync_dir(s->path);
+	}
+	free(s->tmp);
+	free(s->path);
+	*s = (struct staged_file){ 0 };
+	return r;
+}
+
+void file_discard(struct staged_file *s)
+{
+	if (s->tmp)
+		unlink(s->tmp);
+	free(s->tmp);
+	free(s->path);
+	*s = (struct staged_file){ 0 };
+}
+
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
+{
+	struct staged_file s;
+	int r = file_stage(path, data, len, mode, durable, &s);
+
+	return r < 0 ? r : file_commit(&s);
+}
+
+static bool is_staged_name(const char *name)
+{
+	size_t n = strlen(name), digits = 0;
+
+	if (n < 6 || strcmp(name + n - 4, ".tmp"))
+		return false;
+	for (n -= 4; n > 0 && name[n - 1] >= '0' && name[n - 1] <= '9'; n--)
+		digits++;
+	return digits && n > 1 && name[n - 1] == '.';
+}
+
+void file_remove_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_type == DT_REG && is_staged_name(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }

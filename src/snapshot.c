@@ -196,11 +196,21 @@ static int put_service(FILE *f, const struct service *s)
 
 int snapshot_save(const char *dir, const struct model *m)
 {
+	struct staged_file s;
+	int r = snapshot_stage(dir, m, &s);
+
+	return r < 0 ? r : file_commit(&s);
+}
+
+int snapshot_stage(const char *dir, const struct model *m, struct staged_file *ret)
+{
 	char *path = NULL, *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	bool any = false;
 	int r = f ? 0 : -ENOMEM;
+
+	*ret = (struct staged_file){ 0 };
 
 	if (f)
 		fputs("{\"version\":1,\"services\":[\n", f);
@@ -221,7 +231,7 @@ int snapshot_save(const char *dir, const struct model *m)
 		r = -ENOMEM;
 	}
 	if (r == 0)
-		r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_replace(path, text, len, 0644, false);
+		r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_stage(path, text, len, 0644, false, ret);
 	free(text);
 	free(path);
 	return r;

@@ -149,6 +149,8 @@ converge()
 		fail_mix "after the apply of $target that followed a killed run ($(name_of "$h"))"
 	out=$(sn apply -f "$WORK/$target.json" 2>&1) || fail "the second apply of $target: $out"
 	assert_match '^svcnat: no changes' "$out" "a second apply of $target after the convergence"
+	# Files a killed run had staged (NAME.PID.tmp) are gone once a run has had the lock.
+	assert_eq "" "$(cd "$STATE" && find . -name '*.tmp')" "staged files left in the state directory"
 	converged=$((converged + 1))
 }
 
@@ -201,7 +203,7 @@ for ((i = 1; i <= RUNS; i++)); do
 	fi
 	[ $((i % 20)) -ne 0 ] || log "$i runs ($((SECONDS - start)) s)"
 done
-leftover=$(find "$STATE" -name '.*.tmp' 2>/dev/null | wc -l)
+leftover=$(find "$STATE" -name '*.tmp' 2>/dev/null | wc -l)
 pgrep_left=$(ip netns pids "$NS_NODE" | wc -l)
 [ "$pgrep_left" -eq 0 ] || fail "$pgrep_left processes still run in the node namespace"
 log "$RUNS runs in $((SECONDS - start)) s: $finished finished before the kill, $before killed before their commit," \
