@@ -58,6 +58,13 @@ struct diff {
 
 /* full: replace every desired table whole (svcnat apply --full). */
 int diff_compute(const struct kview *want, const struct kview *have, bool full, struct diff **ret);
+/*
+ * A set that stays keeps the size it has in the kernel (it still has room,
+ * or diff_compute would have replaced its table): copies that size into the
+ * desired view diff_compute was given, so that the record of the apply says
+ * what the kernel holds.
+ */
+void diff_keep_kernel_sizes(struct diff *d);
 void diff_free(struct diff *d);
 bool diff_empty(const struct diff *d);
 

@@ -39,6 +39,7 @@ struct kv_elem {
 struct kv_set {
 	const char *name;
 	const char *decl;	/* canonical declaration: flags, types, lengths, user data */
+	uint32_t size;		/* the kernel's limit on elements (NFTA_SET_DESC_SIZE); 0 = none */
 	struct kv_elem *elems;	/* sorted by key (memcmp of key, then length) */
 	size_t n_elems;
 	const struct rs_set *src;	/* desired side only */

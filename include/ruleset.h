@@ -81,6 +81,7 @@ struct rs_set {
 	const char *comment;
 	bool counter;		/* every element counts the packets and bytes that match it ("counter") */
 	uint32_t timeout;	/* RS_SET_ADDR_DYNAMIC: seconds an element lives unless refreshed */
+	uint32_t size;		/* "size N": the kernel holds at most N elements; 0 = no limit */
 	struct rs_elem *elems;
 	size_t n_elems, cap_elems;
 };
@@ -253,6 +254,15 @@ int rs_elem_set_comment(struct ruleset *rs, struct rs_elem *e, const char *comme
  */
 size_t rs_comment_sanitize(char *out, size_t max, const char *in);
 
+/*
+ * Gives each set svcnat fills a size: twice its elements, rounded up to a
+ * power of two, at least RS_SET_MIN_SIZE.  A set with a size is a hash table
+ * of fixed width that the kernel never resizes (unsized, it grows by rehashing
+ * as elements arrive: an eighth of a cold load at 10,000 services); the size
+ * is also a limit, which apply checks before every change (diff.c).
+ */
+#define RS_SET_MIN_SIZE 256
+void ruleset_size_sets(struct ruleset *rs);
 bool rs_set_kind_is_map(enum rs_set_kind kind);		/* has data (verdict or addr . port) */
 bool rs_set_kind_is_vmap(enum rs_set_kind kind);
 size_t rs_table_addr_len(const struct rs_table *t);	/* 4 (ip) or 16 (ip6) */

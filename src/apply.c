@@ -584,8 +584,9 @@ static int summarize_table(const struct table_diff *td, struct svc_changes *c, s
 
 			s->elements += ks->n_elems;
 			s->endpoints_added += backend ? ks->n_elems : 0;
-			for (size_t k = 0; r == 0 && k < ks->n_elems; k++)
-				r = note_service(c, ks->elems[k].comment, front ? 1 : 2);
+			/* Every service of a new table is added: its frontends name them all. */
+			for (size_t k = 0; r == 0 && front && k < ks->n_elems; k++)
+				r = note_service(c, ks->elems[k].comment, 1);
 		}
 	for (size_t j = 0; r == 0 && j < td->n_sets; j++) {
 		const struct set_diff *sd = &td->sets[j];

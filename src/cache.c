@@ -23,7 +23,7 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-#define CACHE_MAGIC "SVCNATC1"
+#define CACHE_MAGIC "SVCNATC2"	/* 2: set sizes */
 #define CACHE_MAX_SIZE (1024u * 1024 * 1024)
 
 int cache_key_get(struct mnl_socket *nl, uint32_t genid, struct cache_key *ret)
@@ -52,6 +52,9 @@ int cache_key_get(struct mnl_socket *nl, uint32_t genid, struct cache_key *ret)
 }
 
 /* ---- Writing ---------------------------------------------------------- */
+
+/* A private open_memstream, written while another thread commits: no stdio locking needed. */
+#define fwrite fwrite_unlocked
 
 static void put_u32(FILE *f, uint32_t v)
 {
@@ -93,6 +96,7 @@ static void put_view(FILE *f, const struct kview *v)
 		for (size_t j = 0; j < t->n_sets; j++) {
 			put_str(f, t->sets[j].name);
 			put_str(f, t->sets[j].decl);
+			put_u32(f, t->sets[j].size);
 			put_u32(f, (uint32_t)t->sets[j].n_elems);
 			for (size_t k = 0; k < t->sets[j].n_elems; k++)
 				put_elem(f, &t->sets[j].elems[k]);
@@ -235,6 +239,7 @@ static void get_table(struct reader *r, struct kv_table *t)
 
 		s->name = get_str(r);
 		s->decl = get_str(r);
+		s->size = get_u32(r);
 		s->n_elems = get_u32(r);
 		s->elems = get_array(r, (uint32_t)s->n_elems, sizeof(*s->elems));
 		for (size_t k = 0; !r->bad && k < s->n_elems; k++)

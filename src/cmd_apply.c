@@ -62,6 +62,8 @@ struct apply_run {
 	double start;
 	bool from_cache;	/* the last attempt read the cache, not the kernel */
 	bool drift;		/* the kernel differed from what the last apply left */
+	struct apply_summary summary;	/* of diff, once it is final */
+	bool summarized;
 	size_t skipped;		/* --skip-invalid: errors in the input that were left out */
 };
 
@@ -211,6 +213,7 @@ static int apply_once(struct apply_run *x)
 	diff_free(x->diff);
 	kview_free(x->have);
 	x->diff = NULL;
+	x->summarized = false;
 	x->have = NULL;
 	r = read_current(x, &x->have, &genid);
 	have = x->have;
@@ -219,6 +222,8 @@ static int apply_once(struct apply_run *x)
 		return EXIT_KERNEL;
 	}
 	r = diff_compute(x->want, have, x->o->full, &x->diff);
+	if (r == 0)
+		diff_keep_kernel_sizes(x->diff);
 	if (r == 0 && (x->o->dry_run || diff_empty(x->diff))) {
 		if (x->o->dry_run)
 			r = apply_print_diff(stdout, x->diff);
@@ -257,12 +262,20 @@ out:
  * The one-line summary.  Quiet runs stay silent only when nothing changed:
  * a cron run that repaired something says what.
  */
-static void print_summary(const struct apply_run *x)
+static int summarize(struct apply_run *x)
+{
+	if (!x->summarized && apply_summarize(x->diff, &x->summary) < 0)
+		return -ENOMEM;
+	x->summarized = true;
+	return 0;
+}
+
+static void print_summary(struct apply_run *x)
 {
 	const struct options *o = x->o;
-	struct apply_summary s;
+	const struct apply_summary *s = &x->summary;
 
-	if (apply_summarize(x->diff, &s) < 0)
+	if (summarize(x) < 0)
 		return;
 	if (diff_empty(x->diff)) {
 		if (o->verbosity >= NORMAL)
@@ -273,23 +286,22 @@ static void print_summary(const struct apply_run *x)
 	printf("svcnat: %s: services %zu added, %zu updated, %zu removed; endpoints +%zu -%zu; "
 	       "%zu elements, %zu chains%s changed; %zu netlink messages; %.1f ms\n",
 	       x->drift ? "repaired drift (the kernel differed from the last apply)" : "applied",
-	       s.services_added, s.services_updated, s.services_removed, s.endpoints_added, s.endpoints_removed,
-	       s.elements, s.chains, s.tables_replaced ? " (whole table loaded)" : "", x->msgs, cli_now_ms() - x->start);
+	       s->services_added, s->services_updated, s->services_removed, s->endpoints_added, s->endpoints_removed,
+	       s->elements, s->chains, s->tables_replaced ? " (whole table loaded)" : "", x->msgs, cli_now_ms() - x->start);
 }
 
 static void fill_report(struct apply_run *x, const struct pipeline *p)
 {
 	struct run_report *rep = &x->o->report;
-	struct apply_summary s = { 0 };
 
 	rep->ran = true;
 	rep->services = p->stats.services;
 	rep->service_ports = p->stats.service_ports;
 	rep->endpoints = p->stats.endpoints;
 	rep->no_endpoints = p->stats.no_endpoints;
-	if (x->diff && apply_summarize(x->diff, &s) == 0) {
-		rep->elements_changed = s.elements;
-		rep->chains_changed = s.chains;
+	if (x->diff && summarize(x) == 0) {
+		rep->elements_changed = x->summary.elements;
+		rep->chains_changed = x->summary.chains;
 	}
 	rep->netlink_messages = x->msgs;
 	rep->drift_repaired = x->drift;

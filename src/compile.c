@@ -908,6 +908,7 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 		return r;
 	}
 	ruleset_sort(rs);
+	ruleset_size_sets(rs);
 	for (size_t i = 0; i < rs->n_tables; i++)
 		for (size_t j = 0; j < rs->tables[i].n_sets; j++) {
 			struct rs_set *s = &rs->tables[i].sets[j];

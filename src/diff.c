@@ -42,6 +42,9 @@ static const char *shape_difference(const struct kv_table *want, const struct kv
 
 		if (h && !same_text(want->sets[i].decl, h->decl))
 			return "map declaration";
+		/* The kernel would refuse the elements beyond its size (ENFILE): a new table, with room. */
+		if (h && h->size && want->sets[i].n_elems > h->size)
+			return "map size";
 	}
 	for (size_t i = 0; i < have->n_chains; i++) {
 		const struct kv_chain *w = kv_table_find_chain(want, have->chains[i].name);
@@ -200,6 +203,19 @@ int diff_compute(const struct kview *want, const struct kview *have, bool full, 
 oom:
 	diff_free(d);
 	return -ENOMEM;
+}
+
+void diff_keep_kernel_sizes(struct diff *d)
+{
+	for (size_t i = 0; i < d->n_tables; i++) {
+		struct table_diff *td = &d->tables[i];
+
+		if (td->action != TABLE_UPDATE && td->action != TABLE_KEEP)
+			continue;
+		/* The caller's own view: diff_compute only read it. */
+		for (size_t j = 0; j < td->n_sets; j++)
+			((struct kv_set *)td->sets[j].want)->size = td->sets[j].have->size;
+	}
 }
 
 void diff_free(struct diff *d)

@@ -157,7 +157,8 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		goto err;
 	k = &d->t->sets[d->t->n_sets++];
 	*k = (struct kv_set){ .name = arena_strdup(&d->v->arena, nftnl_set_get_str(s, NFTNL_SET_NAME)),
-			      .decl = kv_set_decl(&d->v->arena, s) };
+			      .decl = kv_set_decl(&d->v->arena, s),
+			      .size = nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) ? nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE) : 0 };
 	nftnl_set_free(s);
 	return k->name && k->decl ? MNL_CB_OK : MNL_CB_ERROR;
 err:

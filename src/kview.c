@@ -260,6 +260,7 @@ static int view_set(struct kview *v, const struct rs_table *t, const struct rs_s
 	ret->name = s->name;
 	ret->src = s;
 	ret->decl = kv_set_decl(&v->arena, ns);
+	ret->size = s->size;
 	nftnl_set_free(ns);
 	ret->elems = arena_alloc(&v->arena, (s->n_elems + 1) * sizeof(*ret->elems));
 	if (!ret->decl || !ret->elems)

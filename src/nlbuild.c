@@ -887,6 +887,8 @@ struct nftnl_set *nlbuild_set(const struct rs_table *t, const struct rs_set *s)
 		nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, l.flags);
 		nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, concat_type(l.key_dt, l.n_key));
 		nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, concat_len(l.key_dt, l.n_key));
+		if (s->size)
+			nftnl_set_set_u32(ns, NFTNL_SET_DESC_SIZE, s->size);
 		if (l.flags & NFT_SET_TIMEOUT)
 			nftnl_set_set_u64(ns, NFTNL_SET_TIMEOUT, (uint64_t)s->timeout * 1000);
 		if (l.flags & NFT_SET_MAP) {

@@ -330,6 +330,8 @@ int print_nft_set_decl(FILE *f, const struct rs_table *t, const struct rs_set *s
 	if (flags & PRINT_NFT_ONELINE) {
 		fprintf(f, "%s %s %s %s { ", what, print_nft_family(t->family), t->name, s->name);
 		print_set_type(f, t, s, "; ");
+		if (s->size)
+			fprintf(f, "; size %u", s->size);
 		fputs(s->counter ? "; counter;" : ";", f);
 		fputs(print_comment(f, " ", s->comment, RS_SET_COMMENT_MAX) ? "; }" : " }", f);
 		return stream_status(f);
@@ -337,6 +339,8 @@ int print_nft_set_decl(FILE *f, const struct rs_table *t, const struct rs_set *s
 	fprintf(f, "\t%s %s {\n\t\t", what, s->name);
 	print_set_type(f, t, s, "\n\t\t");
 	fputc('\n', f);
+	if (s->size)
+		fprintf(f, "\t\tsize %u\n", s->size);
 	if (s->counter)
 		fputs("\t\tcounter\n", f);
 	if (print_comment(f, "\t\t", s->comment, RS_SET_COMMENT_MAX))

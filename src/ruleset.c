@@ -437,6 +437,22 @@ static void sort_set_slow(const struct rs_table *t, struct rs_set *s)
 	qsort_r(s->elems, s->n_elems, sizeof(*s->elems), elem_cmp, &ctx);
 }
 
+void ruleset_size_sets(struct ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n_tables; i++)
+		for (size_t j = 0; j < rs->tables[i].n_sets; j++) {
+			struct rs_set *s = &rs->tables[i].sets[j];
+			uint32_t size = RS_SET_MIN_SIZE;
+
+			/* Interval sets store two elements per prefix; dynamic ones are the kernel's to fill. */
+			if (s->kind == RS_SET_PREFIX || s->kind == RS_SET_ADDR_DYNAMIC)
+				continue;
+			while (size < 2 * s->n_elems && size < (1u << 31))
+				size *= 2;
+			s->size = size;
+		}
+}
+
 void ruleset_sort(struct ruleset *rs)
 {
 	for (size_t i = 0; i < rs->n_tables; i++) {

@@ -16,7 +16,23 @@
  * The snapshot is printed straight to text (one service per line), not built
  * as jansson objects: at 10,000 services that is most of a no-op run's time
  * otherwise.  get and describe read it back with jansson.
+ *
+ * The stream is a private open_memstream, written while another thread
+ * commits: stdio's locking (real once there are threads) is not needed.
  */
+#define fputc fputc_unlocked
+#define fwrite fwrite_unlocked
+#define fputs fputs_unlocked
+
+static void put_uint(FILE *f, unsigned v)
+{
+	char buf[12], *p = buf + sizeof(buf);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+}
 static bool json_plain(unsigned char c)
 {
 	return c >= 0x20 && c != '"' && c != '\\';
@@ -80,22 +96,23 @@ static int put_port(FILE *f, const struct service *s, const struct svc_port *p)
 	put_key(f, "protocol", &first);
 	put_str(f, proto_name(p->proto));
 	put_key(f, "port", &first);
-	fprintf(f, "%u", p->port);
+	put_uint(f, p->port);
 	put_key(f, "targetPort", &first);
 	if (p->target_name)
 		put_str(f, p->target_name);
 	else
-		fprintf(f, "%u", p->target_port);
+		put_uint(f, p->target_port);
 	if (p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER)) {
 		put_key(f, "nodePort", &first);
-		fprintf(f, "%u", p->node_port);
+		put_uint(f, p->node_port);
 	}
 	put_key(f, "endpoints", &first);
 	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s{\"ip\":", i ? "," : "");
+		fputs(i ? ",{\"ip\":" : "{\"ip\":", f);
 		put_str(f, addr_to_str(&be[i].addr, ip));
-		fprintf(f, ",\"port\":%u", be[i].port);
+		fputs(",\"port\":", f);
+		put_uint(f, be[i].port);
 		if (be[i].node) {
 			fputs(",\"nodeName\":", f);
 			put_str(f, be[i].node);

@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The kernel refuses the transaction: someone replaced svcnat's service-ips map
-# by hand with one that holds a single element. The next apply adds a second
-# element; the kernel refuses it, so the whole transaction, and svcnat names the
-# refused element with the kernel's errno. The old ruleset stays whole (byte
-# for byte, and traffic still flows); --full, the recovery path, repairs it.
+# Tables svcnat did not make as it would have.
+# 1. Someone replaced svcnat's service-ips map by hand with one that holds at most
+#    one element. The next apply needs two: svcnat sees the size, loads a new table
+#    with room in the same transaction, and converges.
+# 2. The kernel refuses the transaction: another process owns svcnat's table (the
+#    table flag "owner": only the netlink socket that made it may change it). svcnat
+#    names the refused object with the kernel's errno, and the old ruleset stays whole
+#    (byte for byte, and traffic still flows). Once the owner is gone, apply converges.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/lib/svcnat.sh"
@@ -42,21 +45,48 @@ add element ip svcnat service-ips { 198.18.0.130 . tcp . 80 comment "default/one
 add rule ip svcnat services ip daddr . meta l4proto . th dport vmap @service-ips
 add rule ip svcnat services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports
 EON
+
+log "apply with a second service: a new table with room, in one transaction"
+out=$(sn_apply -f "$WORK/two.yaml")
+assert_match "\\(whole table loaded\\)" "$out" "the apply after the map got too small"
+assert_match "size 256" "$(in_node nft list map ip svcnat service-ips)" "service-ips after the apply"
+expect_only client 10 198.18.0.130 80 -- kr-a
+expect_only client 10 198.18.0.131 80 -- kr-b
+out=$(sn apply -f "$WORK/two.yaml" 2>&1) || fail "second apply: $out"
+assert_match '^svcnat: no changes' "$out" "second apply"
+
+log "by hand: another process owns svcnat's table, holding one.yaml's ruleset"
+in_node nft delete table ip svcnat
+sn compile -f "$WORK/one.yaml" 2>/dev/null |
+	sed '/^table ip svcnat$/d; /^delete table ip svcnat$/d; s/^table ip svcnat {$/table ip svcnat {\n\tflags owner/' \
+	>"$WORK/owned.nft" || fail "compile one.yaml"
+touch "$WORK/hold"
+{ printf 'include "%s"\n' "$WORK/owned.nft"; while [ -e "$WORK/hold" ]; do sleep 0.1; done; } |
+	in_node nft -i >"$WORK/owner.out" 2>&1 &
+owner=$!
+for _ in $(seq 50); do
+	in_node nft list table ip svcnat 2>/dev/null | grep -q 'flags owner' && break
+	sleep 0.1
+done
+in_node nft list table ip svcnat | grep -q 'flags owner' || fail "the owned table did not appear: $(cat "$WORK/owner.out")"
+expect_only client 10 198.18.0.130 80 -- kr-a
 before=$(in_node nft list ruleset)
 
-log "apply with a second service: refused whole, the element named"
+log "apply with the second service: refused whole, the table named"
 out=$(sn apply -f "$WORK/two.yaml" 2>&1) && fail "the apply succeeded: $out"
 rc=$(sn apply -f "$WORK/two.yaml" >/dev/null 2>&1; echo $?)
 assert_eq 3 "$rc" "exit status of a refused transaction"
-assert_match "kernel refused map element 'default/two:80/TCP cluster IP' \\(map 'service-ips'\\): Too many open files in system" \
-	"$out" "the refused element and the kernel's errno"
+assert_match "kernel refused table ip svcnat: Operation not permitted" "$out" "the refused object and the kernel's errno"
 assert_match "refused as a whole: the old ruleset is unchanged" "$out" "closing line"
 assert_eq "$before" "$(in_node nft list ruleset)" "ruleset after the refused transaction"
 expect_only client 10 198.18.0.130 80 -- kr-a
 
-log "apply --full replaces the table and converges"
-sn_apply --full -f "$WORK/two.yaml" >/dev/null
+log "the owner goes, its table with it; apply converges"
+rm -f "$WORK/hold"
+wait "$owner" || true
+in_node nft list table ip svcnat >/dev/null 2>&1 && fail "the owned table outlived its owner"
+sn_apply -f "$WORK/two.yaml" >/dev/null
 expect_only client 10 198.18.0.131 80 -- kr-b
-out=$(sn apply -f "$WORK/two.yaml" 2>&1) || fail "apply after --full: $out"
-assert_match '^svcnat: no changes' "$out" "apply after --full"
+out=$(sn apply -f "$WORK/two.yaml" 2>&1) || fail "apply after the owner left: $out"
+assert_match '^svcnat: no changes' "$out" "apply after the owner left"
 log "ok"

@@ -424,6 +424,13 @@ assert_match()
 	[[ $2 =~ $1 ]] || fail "${3:-value}: '$2' does not match /$1/"
 }
 
+# A listing without the sets' "size N" lines (a filter): an incremental apply keeps the size
+# a set already has in the kernel while it has room, so only a fresh load has compile's sizes.
+drop_set_sizes()
+{
+	sed -E '/^[[:space:]]+size [0-9]+$/d'
+}
+
 cc_get()
 {
 	local out=$1 key=$2 name=${3:-}

@@ -16,6 +16,8 @@
 
 #include <libnftnl/rule.h>
 
+#include "diff.h"
+#include "kview.h"
 #include "nlbuild.h"
 #include "ruleset.h"
 
@@ -1006,6 +1008,78 @@ START_TEST(netlink_rule_comment)
 }
 END_TEST
 
+/* ---- set sizes ---- */
+
+static struct rs_set *filled_set(struct rs_table *t, const char *name, enum rs_set_kind kind, size_t n)
+{
+	struct rs_set *s = rs_table_add_set(rs, t, name, kind, NULL);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rs_elem *e = rs_set_add_elem(rs, s);
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "198.18.%zu.%zu", i / 250, i % 250 + 1);
+		e->addr = A(ip);
+	}
+	return s;
+}
+
+START_TEST(sizes_from_counts)
+{
+	struct rs_table *t = table(NFPROTO_IPV4);
+
+	filled_set(t, "empty", RS_SET_ADDR, 0);
+	filled_set(t, "n128", RS_SET_ADDR, 128);
+	filled_set(t, "n129", RS_SET_ADDR, 129);
+	filled_set(t, "prefixes", RS_SET_PREFIX, 3);
+	rs_table_add_set(rs, t, "affinity", RS_SET_ADDR_DYNAMIC, NULL)->timeout = 10;
+	ruleset_size_sets(rs);
+	ck_assert_uint_eq(rs_table_find_set(t, "empty")->size, RS_SET_MIN_SIZE);
+	ck_assert_uint_eq(rs_table_find_set(t, "n128")->size, 256);
+	ck_assert_uint_eq(rs_table_find_set(t, "n129")->size, 512);
+	ck_assert_uint_eq(rs_table_find_set(t, "prefixes")->size, 0);
+	ck_assert_uint_eq(rs_table_find_set(t, "affinity")->size, 0);
+}
+END_TEST
+
+/* A set the kernel holds keeps its size while it has room; beyond it, the table is replaced. */
+START_TEST(sizes_in_the_diff)
+{
+	static const struct {
+		size_t have_size, want_elems;
+		enum table_action action;
+		uint32_t want_size;
+	} cases[] = {
+		{ 4096, 300, TABLE_UPDATE, 4096 },	/* room: the kernel's size stays */
+		{ 0, 300, TABLE_UPDATE, 0 },		/* no limit (an older table): stays */
+		{ 256, 300, TABLE_REPLACE, 1024 },	/* too small: a new table, sized anew */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rs_table *t = table(NFPROTO_IPV4);
+		struct kview *want = NULL, *have = NULL;
+		struct diff *d = NULL;
+
+		filled_set(t, "ips", RS_SET_ADDR, cases[i].want_elems);
+		ruleset_size_sets(rs);
+		ck_assert_int_eq(kview_from_ruleset(rs, &want), 0);
+		ck_assert_int_eq(kview_from_ruleset(rs, &have), 0);
+		have->tables[0].present = true;
+		have->tables[0].sets[0].size = (uint32_t)cases[i].have_size;
+		have->tables[0].sets[0].n_elems = 1;	/* so that something changes */
+		ck_assert_int_eq(diff_compute(want, have, false, &d), 0);
+		ck_assert_int_eq(d->tables[0].action, cases[i].action);
+		diff_keep_kernel_sizes(d);
+		ck_assert_uint_eq(want->tables[0].sets[0].size, cases[i].want_size);
+		diff_free(d);
+		kview_free(want);
+		kview_free(have);
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
 static Suite *ruleset_suite(void)
 {
 	Suite *s = suite_create("ruleset");
@@ -1026,6 +1100,8 @@ static Suite *ruleset_suite(void)
 	tcase_add_test(layout, key_plain_sets);
 	tcase_add_test(layout, key_ip6);
 	tcase_add_test(sort, sort_by_key_bytes);
+	tcase_add_test(builders, sizes_from_counts);
+	tcase_add_test(builders, sizes_in_the_diff);
 	tcase_add_test(sort, sort_ties);
 	tcase_add_loop_test(comments, comment_sanitize, 0, sizeof(sanitize_cases) / sizeof(sanitize_cases[0]));
 	tcase_add_test(comments, comment_truncate);
