@@ -75,6 +75,9 @@ struct compile_ctx {
 	struct affinity_job *aff;
 	size_t n_aff, cap_aff;
 	struct compile_stats *stats;
+	bool node_hosts_endpoints;	/* some endpoint's nodeName is this node's name */
+	struct addr *endpoints;		/* every endpoint address, to count them (stats) */
+	size_t n_endpoints, cap_endpoints;
 };
 
 static struct rs_stmt *stmt(struct rs_rule *r, enum rs_stmt_kind kind, const char *set)
@@ -339,17 +342,67 @@ static int add_firewall(struct compile_ctx *x, const struct service *s, const st
 	return label ? 0 : -ENOMEM;
 }
 
+/*
+ * Hairpin traffic (a pod reaching itself through a service) starts on the
+ * pod's own node, so a node needs the entries of its own endpoints only.  An
+ * endpoint of another node is left out when its nodeName says so, and only
+ * when some endpoint names this node: if none does, this node's name may not
+ * be the one Kubernetes knows (hostnameOverride), and every entry is kept.
+ * At 10,000 services on 7 nodes that is 6 entries in 7 fewer to load.
+ */
+static bool on_other_node(const struct compile_ctx *x, const struct backend *be)
+{
+	return x->node_hosts_endpoints && be->node && strcmp(be->node, x->c->hostname);
+}
+
 static int add_hairpin(struct compile_ctx *x, const struct backend *be, size_t k)
 {
-	for (size_t i = 0; i < k; i++) {
-		struct rs_elem *e = rs_set_add_elem(x->rs, x->hairpin);
+	struct addr *v = k ? tree_grow(x->endpoints, &x->cap_endpoints, x->n_endpoints + k, sizeof(*v)) : NULL;
 
+	if (!k)
+		return 0;
+	if (!v)
+		return -ENOMEM;
+	x->endpoints = v;
+	for (size_t i = 0; i < k; i++) {
+		struct rs_elem *e;
+
+		x->endpoints[x->n_endpoints++] = be[i].addr;
+		if (on_other_node(x, &be[i]))
+			continue;
+		e = rs_set_add_elem(x->rs, x->hairpin);
 		if (!e)
 			return -ENOMEM;
 		e->addr = be[i].addr;
 		e->addr2 = be[i].addr;
 	}
 	return 0;
+}
+
+static bool hosts_endpoints(const struct model *m, const char *node)
+{
+	for (size_t i = 0; i < m->n_groups; i++)
+		for (size_t j = 0; j < m->groups[i].n_addrs; j++)
+			if (m->groups[i].addrs[j].node_name && !strcmp(m->groups[i].addrs[j].node_name, node))
+				return true;
+	return false;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct addr));
+}
+
+/* Distinct endpoint addresses, for the stats. */
+static size_t count_endpoints(struct compile_ctx *x)
+{
+	size_t n = 0;
+
+	if (x->n_endpoints > 1)
+		qsort(x->endpoints, x->n_endpoints, sizeof(*x->endpoints), cmp_addr);
+	for (size_t i = 0; i < x->n_endpoints; i++)
+		n += !i || cmp_addr(&x->endpoints[i - 1], &x->endpoints[i]);
+	return n;
 }
 
 static int compile_port(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
@@ -893,10 +946,13 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 	int r = rs ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < 2; i++) {
-		struct compile_ctx x = { .m = m, .c = c, .rs = rs, .family = families[i], .stats = &stats };
+		struct compile_ctx x = { .m = m, .c = c, .rs = rs, .family = families[i], .stats = &stats,
+					 .node_hosts_endpoints = hosts_endpoints(m, c->hostname) };
 
 		if (model_uses_family(m, c, families[i]))
 			r = compile_family(&x);
+		stats.endpoints += count_endpoints(&x);
+		free(x.endpoints);
 		for (int f = 0; f < N_FRONTENDS; f++)
 			free(x.used_k[f]);
 		for (size_t j = 0; j < x.n_aff; j++)
@@ -908,16 +964,10 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 		return r;
 	}
 	ruleset_sort(rs);
-	ruleset_size_sets(rs);
 	for (size_t i = 0; i < rs->n_tables; i++)
-		for (size_t j = 0; j < rs->tables[i].n_sets; j++) {
-			struct rs_set *s = &rs->tables[i].sets[j];
-
-			dedup_set(&rs->tables[i], s);
-			/* The hairpin set holds each endpoint address once. */
-			if (!strcmp(s->name, SET_HAIRPIN))
-				stats.endpoints += s->n_elems;
-		}
+		for (size_t j = 0; j < rs->tables[i].n_sets; j++)
+			dedup_set(&rs->tables[i], &rs->tables[i].sets[j]);
+	ruleset_size_sets(rs);
 	*ret_rs = rs;
 	if (ret_stats)
 		*ret_stats = stats;

@@ -82,4 +82,27 @@ for bnf in "${modes[@]}"; do
 	log "bridge-nf-call-iptables=1: pod-a -> 198.18.0.31, whose endpoints are pod-a and pod-b"
 	expect_only pod:pod-a 100 198.18.0.31 80 -- pod-a pod-b
 done
+
+# A node needs the hairpin entries of its own endpoints only: one of another node
+# (by nodeName) is left out once some endpoint names this node.
+log "nodeName: pod-a on node-a (this node); service remote's endpoint 198.19.9.9 on node-b"
+{
+	sed '0,/- addresses: \[{ip: 198.19.1.2}\]/s//- addresses: [{ip: 198.19.1.2, nodeName: node-a}]/' "$WORK/hairpin.yaml"
+	cat <<'YAML'
+---
+{apiVersion: v1, kind: Service, metadata: {name: remote, namespace: default},
+ spec: {clusterIP: 198.18.0.32, ports: [{protocol: TCP, port: 80}]}}
+---
+{apiVersion: v1, kind: Endpoints, metadata: {name: remote, namespace: default},
+ subsets: [{addresses: [{ip: 198.19.9.9, nodeName: node-b}], ports: [{port: 80, protocol: TCP}]}]}
+YAML
+} >"$WORK/hairpin-nodes.yaml"
+grep -q "nodeName: node-a" "$WORK/hairpin-nodes.yaml" || fail "the test's sed did not apply"
+SN_OPTS=(--hostname-override node-a)
+sn_apply -f "$WORK/hairpin-nodes.yaml" >/dev/null
+set_list=$(in_node nft list set ip svcnat hairpin)
+assert_match "198\.19\.1\.2 \. 198\.19\.1\.2" "$set_list" "hairpin set: this node's endpoint"
+[[ $set_list != *198.19.9.9* ]] || fail "hairpin set holds node-b's endpoint: $set_list"
+in_node sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+expect_only pod:pod-a 20 198.18.0.30 53 --udp -- pod-a
 log "ok"
