@@ -111,16 +111,20 @@ int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,
  * in the tree it returns.  item() must copy whatever it keeps; a negative
  * return stops the parse with that error.  The parser cannot know yet
  * whether the object is a List ("kind" may come after "items"): that is
- * for the caller to decide once the parse is done.  YAML is parsed whole.
+ * for the caller to decide once the parse is done.  The YAML parser hands
+ * each document of a stream to doc() alike, and returns no documents.
  */
 struct tree_stream {
 	int (*item)(void *ctx, const struct node *item);
+	int (*doc)(void *ctx, const struct node *root);	/* NULL root: an empty document */
 	/* Optional: the text before upto need not stay in memory (it may be read again for a message). */
 	void (*release)(void *ctx, const char *upto);
 	void *ctx;
 };
 
 int tree_parse_json_stream(const char *buf, size_t len, const char *name, struct arena *a,
+			   struct diag *d, struct doc **ret_docs, const struct tree_stream *stream);
+int tree_parse_yaml_stream(const char *buf, size_t len, const char *name, struct arena *a,
 			   struct diag *d, struct doc **ret_docs, const struct tree_stream *stream);
 int tree_parse_stream(const char *buf, size_t len, const char *name, struct arena *a,
 		      struct diag *d, struct doc **ret_docs, const struct tree_stream *stream);

@@ -71,16 +71,18 @@ static int read_all(int fd, const char *name, size_t size_hint, char **ret_buf, 
 }
 
 /*
- * A JSON List's items go into the model as the parser reads them, each into
- * scratch memory, so a 100 MB List never has its whole tree in memory.  Their
- * messages wait in a diag of their own: if the file turns out not to parse,
- * or not to be a List after all, the items are taken back, as if never read.
+ * A JSON List's items, and the documents of a YAML stream, go into the model
+ * as the parser reads them, each into scratch memory, so a 100 MB file never
+ * has its whole tree in memory.  Their messages wait in a diag of their own:
+ * if the file turns out not to parse, or a JSON object with items not to be a
+ * List after all, they are taken back, as if never read.
  */
 struct item_stream {
 	struct model *m;
 	struct diag d;
 	int r;
 	bool counted_list;
+	bool yaml_docs;		/* YAML documents were handed over: a stream */
 	const char *map;	/* the file's mapping (page-aligned), or NULL when it was read */
 	size_t released;	/* bytes of map given back */
 };
@@ -121,6 +123,19 @@ static int stream_item(void *ctx, const struct node *item)
 	return 0;
 }
 
+static int stream_doc(void *ctx, const struct node *root)
+{
+	struct item_stream *s = ctx;
+	int r = model_add_doc(s->m, root, &s->d);
+
+	s->yaml_docs = true;
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		s->r = r;
+	return 0;
+}
+
 static bool is_list(const struct node *root)
 {
 	const struct node *kind = root ? node_get(root, "kind") : NULL;
@@ -133,11 +148,11 @@ static int load_text(struct model *m, const char *buf, size_t len, const char *n
 		     struct diag *d)
 {
 	struct item_stream s = { .m = m, .map = mapped ? buf : NULL };
-	struct tree_stream stream = { .item = stream_item, .release = release_text, .ctx = &s };
+	struct tree_stream stream = { .item = stream_item, .doc = stream_doc, .release = release_text, .ctx = &s };
 	struct model_mark mark = model_mark(m);
 	struct doc *docs = NULL;
 	int r = tree_parse_stream(buf, len, name, &m->arena, d, &docs, &stream);
-	bool streamed = r == 0 && docs && !docs->next && is_list(docs->root);
+	bool streamed = r == 0 && (s.yaml_docs || (docs && !docs->next && is_list(docs->root)));
 
 	if (streamed) {
 		int k = diag_move(d, &s.d);

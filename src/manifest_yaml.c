@@ -61,6 +61,8 @@ struct yctx {
 	char *digits;		/* a number's text without its underscores */
 	size_t capdigits;
 	int err;		/* set by errors after which reading goes on (duplicate keys) */
+	const struct tree_stream *stream;	/* documents handed over one by one */
+	struct arena doc_arena;			/* with a stream: each document's tree, reset after it */
 };
 
 static struct loc mark_loc(const struct yctx *c, const yaml_mark_t *m)
@@ -624,10 +626,21 @@ static int on_document_start(struct yctx *c, const yaml_event_t *ev)
 	return count_nodes(c, 1, &loc);
 }
 
-static int on_document_end(struct yctx *c)
+static int on_document_end(struct yctx *c, const yaml_event_t *ev)
 {
-	struct doc *doc = arena_alloc(c->a, sizeof(*doc));
+	struct doc *doc;
+	int r;
 
+	if (c->stream) {
+		r = c->stream->doc(c->stream->ctx, c->root);
+		c->root = NULL;
+		arena_reset(&c->doc_arena);
+		tree_builder_reset(&c->tb);
+		if (c->stream->release)
+			c->stream->release(c->stream->ctx, c->buf + ev->end_mark.index);
+		return r;
+	}
+	doc = arena_alloc(c->a, sizeof(*doc));
 	if (!doc)
 		return -ENOMEM;
 	doc->root = c->root;
@@ -642,7 +655,7 @@ static int on_event(struct yctx *c, const yaml_event_t *ev)
 	case YAML_DOCUMENT_START_EVENT:
 		return on_document_start(c, ev);
 	case YAML_DOCUMENT_END_EVENT:
-		return on_document_end(c);
+		return on_document_end(c, ev);
 	case YAML_SCALAR_EVENT:
 		return on_scalar(c, ev);
 	case YAML_ALIAS_EVENT:
@@ -717,10 +730,11 @@ static int run(struct yctx *c)
 	return c->err;
 }
 
-int tree_parse_yaml(const char *buf, size_t len, const char *name, struct arena *a,
-		    struct diag *d, struct doc **ret_docs)
+int tree_parse_yaml_stream(const char *buf, size_t len, const char *name, struct arena *a,
+			   struct diag *d, struct doc **ret_docs, const struct tree_stream *stream)
 {
-	struct yctx c = { .a = a, .d = d, .name = name, .buf = buf ? buf : "", .len = buf ? len : 0 };
+	struct yctx c = { .a = a, .d = d, .name = name, .buf = buf ? buf : "", .len = buf ? len : 0,
+			  .stream = stream && stream->doc ? stream : NULL };
 	int r = tree_check_size(len, name, d);
 
 	if (r < 0)
@@ -735,9 +749,12 @@ int tree_parse_yaml(const char *buf, size_t len, const char *name, struct arena 
 	}
 	/* libyaml reads exactly len bytes: buf needs no terminator, and a NUL is an error. */
 	yaml_parser_set_input_string(&c.parser, (const unsigned char *)c.buf, c.len);
-	tree_builder_init(&c.tb, a, name);
+	arena_init(&c.doc_arena);
+	tree_builder_init(&c.tb, c.stream ? &c.doc_arena : a, name);
+	c.tb.no_intern = c.stream != NULL;
 	r = run(&c);
 	tree_builder_fini(&c.tb);
+	arena_free(&c.doc_arena);
 	yaml_parser_delete(&c.parser);
 	freelocale(c.c_locale);
 	free(c.digits);
@@ -747,4 +764,10 @@ int tree_parse_yaml(const char *buf, size_t len, const char *name, struct arena 
 	if (r == 0)
 		*ret_docs = c.head;
 	return r;
+}
+
+int tree_parse_yaml(const char *buf, size_t len, const char *name, struct arena *a,
+		    struct diag *d, struct doc **ret_docs)
+{
+	return tree_parse_yaml_stream(buf, len, name, a, d, ret_docs, NULL);
 }

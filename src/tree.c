@@ -528,7 +528,7 @@ int tree_parse_stream(const char *buf, size_t len, const char *name, struct aren
 		skip = 3;
 	if (looks_like_json(buf + skip, len - skip))
 		return tree_parse_json_stream(buf + skip, len - skip, name, a, d, ret_docs, stream);
-	return tree_parse_yaml(buf, len, name, a, d, ret_docs);
+	return tree_parse_yaml_stream(buf, len, name, a, d, ret_docs, stream);
 }
 
 int tree_parse(const char *buf, size_t len, const char *name, struct arena *a,

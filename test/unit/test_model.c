@@ -354,13 +354,23 @@ START_TEST(test_list_stream)
 	ck_assert_uint_eq(x.m->n_services, 0);
 	run_free(&x);
 
-	/* A syntax error after good items: only the syntax error, and nothing modelled. */
-	run_text(&x, "{\"kind\": \"List\", \"items\": [" SVC_JSON("a") ", {\"kind\": \"Service\",,");
-	ck_assert_int_ne(x.r, 0);
-	ck_assert_uint_eq(x.m->n_services, 0);
-	ck_assert_uint_eq(x.d.errors, 1);
-	ck_assert_str_eq(first(&x, DIAG_ERROR), "t.yaml:1:150: error: invalid JSON: found ',', expected a key in double quotes");
-	run_free(&x);
+	/* A syntax error after good items (JSON) or documents (YAML): only that error, nothing modelled. */
+	static const struct {
+		const char *text, *error;
+	} broken[] = {
+		{ "{\"kind\": \"List\", \"items\": [" SVC_JSON("a") ", {\"kind\": \"Service\",,",
+		  "t.yaml:1:150: error: invalid JSON: found ',', expected a key in double quotes" },
+		{ "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n---\nkind: [\n",
+		  "t.yaml:7:1: error: invalid YAML: did not find expected node content (while parsing a flow node)" },
+	};
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		run_text(&x, broken[i].text);
+		ck_assert_int_ne(x.r, 0);
+		ck_assert_uint_eq(x.m->n_services, 0);
+		ck_assert_uint_eq(x.d.errors, 1);
+		ck_assert_str_eq(first(&x, DIAG_ERROR), broken[i].error);
+		run_free(&x);
+	}
 
 	/* An item's error keeps its place among the others. */
 	run_text(&x, "{\"kind\": \"List\", \"items\": [" SVC_JSON("a") ", 7, " SVC_JSON("B") "]}");
