@@ -42,32 +42,7 @@ trap 'rm -rf "$TMP"' EXIT
 echo '{}' >"$TMP/svcnat.yaml"
 mkdir "$TMP/state"
 
-selected()
-{
-	local p
-
-	[ $# -gt 1 ] || return 0
-	for p in "${@:2}"; do
-		[[ $1 == *"$p"* ]] && return 0
-	done
-	return 1
-}
-
-# The input of case NAME, created in $2 for a generator; prints the path for -f.
-case_input()
-{
-	local name=$1 dir=$2
-
-	if [ -f "$BAD_DIR/$name.gen" ]; then
-		mkdir -p "$dir" && bash "$BAD_DIR/$name.gen" "$dir"
-	elif [ -f "$BAD_DIR/$name.yaml" ]; then
-		echo "$BAD_DIR/$name.yaml"
-	elif [ -f "$BAD_DIR/$name.json" ]; then
-		echo "$BAD_DIR/$name.json"
-	else
-		return 1
-	fi
-}
+. "$SRCDIR/test/lib/bad-cases.sh"
 
 run_svcnat()
 {

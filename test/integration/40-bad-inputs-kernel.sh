@@ -38,32 +38,7 @@ sn()
 		--state-dir "$WORK/state" --lock-file "$WORK/lock" "$@"
 }
 
-selected()
-{
-	local p
-
-	[ $# -gt 1 ] || return 0
-	for p in "${@:2}"; do
-		[[ $1 == *"$p"* ]] && return 0
-	done
-	return 1
-}
-
-# The input of case NAME (see test/bad-inputs.sh); prints the path for -f.
-case_input()
-{
-	local name=$1 dir=$2
-
-	if [ -f "$BAD_DIR/$name.gen" ]; then
-		mkdir -p "$dir" && bash "$BAD_DIR/$name.gen" "$dir"
-	elif [ -f "$BAD_DIR/$name.yaml" ]; then
-		echo "$BAD_DIR/$name.yaml"
-	elif [ -f "$BAD_DIR/$name.json" ]; then
-		echo "$BAD_DIR/$name.json"
-	else
-		return 1
-	fi
-}
+. "$SRCDIR/test/lib/bad-cases.sh"
 
 log "apply the good manifest $GOOD"
 out=$(sn apply -f "$GOOD" 2>&1) || fail "svcnat apply of the good manifest failed: $out"
