@@ -104,18 +104,9 @@ static void release_text(void *ctx, const char *upto)
 	s->released = off;
 }
 
-static int stream_item(void *ctx, const struct node *item)
+/* An object's errors are kept and reading goes on; only running out of memory stops the parse. */
+static int took(struct item_stream *s, int r)
 {
-	struct item_stream *s = ctx;
-	int r;
-
-	/* Read whole, the List is counted before its items: so it is here, for the same limit. */
-	if (!s->counted_list) {
-		s->m->n_read++;
-		s->counted_list = true;
-	}
-	r = model_add_item(s->m, item, &s->d);
-
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
@@ -123,17 +114,24 @@ static int stream_item(void *ctx, const struct node *item)
 	return 0;
 }
 
+static int stream_item(void *ctx, const struct node *item)
+{
+	struct item_stream *s = ctx;
+
+	/* Read whole, the List is counted before its items: so it is here, for the same limit. */
+	if (!s->counted_list) {
+		s->m->n_read++;
+		s->counted_list = true;
+	}
+	return took(s, model_add_item(s->m, item, &s->d));
+}
+
 static int stream_doc(void *ctx, const struct node *root)
 {
 	struct item_stream *s = ctx;
-	int r = model_add_doc(s->m, root, &s->d);
 
 	s->yaml_docs = true;
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		s->r = r;
-	return 0;
+	return took(s, model_add_doc(s->m, root, &s->d));
 }
 
 static bool is_list(const struct node *root)

@@ -585,10 +585,10 @@ static int close_collection(struct jctx *j)
 		r = tree_set_pairs(&j->tb, n, kids, k);
 		if (r == 0)
 			r = tree_check_duplicates(n, j->d);
-		if (r == -EINVAL)
+		if (r == -EINVAL) {
 			j->err = r;	/* not a syntax error: read on and report the others too */
-		if (r == -EINVAL)
 			r = 0;
+		}
 	}
 	if (r == 0 && j->in_item && j->depth == 2)
 		r = end_item(j);
