@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define FILE_FOLLOW 0x1	/* path may be a symbolic link (svcnat's own files may not) */
@@ -41,6 +42,14 @@ struct staged_file {
 
 int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool durable,
 	       struct staged_file *ret);
+/*
+ * The same, with the content written by write(f, ctx) straight into the
+ * temporary file (a large record need not be held in memory whole); always
+ * staged.  write returns 0 or a negative errno, which file_stage_stream returns.
+ */
+typedef int (*file_writer)(FILE *f, const void *ctx);
+int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer write, const void *ctx,
+		      struct staged_file *ret);
 int file_commit(struct staged_file *s);
 void file_discard(struct staged_file *s);
 /* Removes what runs killed between file_stage and file_commit left in dir ("NAME.PID.tmp"). */

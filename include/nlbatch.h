@@ -77,9 +77,12 @@ int nlbatch_add_set(struct nlbatch *b, uint16_t msg_type, uint16_t flags, struct
  * The elements held by s (NEWSETELEM or DELSETELEM), split over as many
  * messages as needed: an element list is one netlink attribute, whose length
  * is 16 bits, so one message carries at most about 64 KiB of elements.
+ * *elem_base: the index of s's first element among all those added under
+ * this what (a refused element is reported by that index), advanced past
+ * them; so a long list can go in chunks, each freed once serialised.
  */
 int nlbatch_add_setelems(struct nlbatch *b, uint16_t msg_type, uint16_t flags, struct nftnl_set *s,
-			 const char *what);
+			 const char *what, size_t *elem_base);
 
 size_t nlbatch_n_msgs(const struct nlbatch *b);	/* without BEGIN and END */
 size_t nlbatch_size(const struct nlbatch *b);	/* bytes so far */

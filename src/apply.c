@@ -125,19 +125,19 @@ static int add_set_msg(struct nlbatch *b, const struct rs_table *t, const struct
 	return r;
 }
 
-/* Element messages for one set: additions from the desired side, or deletions by key. */
-static int add_elems(struct nlbatch *b, struct apply_map *m, const struct rs_table *t, const struct rs_set *s,
-		     const struct kv_elem **elems, size_t n, bool del)
-{
-	struct nftnl_set *ns;
-	char what[96];
-	int r = 0;
+/*
+ * Elements go into the batch a chunk at a time: a libnftnl element costs
+ * several times its netlink bytes, and 178,000 of them held at once were
+ * 40 MB of a cold load's peak.
+ */
+#define ELEM_CHUNK 2048
 
-	if (!n)
-		return 0;
-	ns = nlbuild_set_ref(t, s);
-	if (!ns)
-		return -ENOMEM;
+static int add_elem_chunk(struct nlbatch *b, const struct rs_table *t, const struct rs_set *s,
+			  const struct kv_elem **elems, size_t n, bool del, const char *what, size_t *base)
+{
+	struct nftnl_set *ns = nlbuild_set_ref(t, s);
+	int r = ns ? 0 : -ENOMEM;
+
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct nftnl_set_elem *e;
 
@@ -154,11 +154,27 @@ static int add_elems(struct nlbatch *b, struct apply_map *m, const struct rs_tab
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, elems[i]->key, elems[i]->key_len);
 		nftnl_set_elem_add(ns, e);	/* the set takes the element */
 	}
-	snprintf(what, sizeof(what), "%s map '%s'", del ? "delete from" : "add to", s->name);
 	if (r == 0)
 		r = nlbatch_add_setelems(b, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM, del ? 0 : NLM_F_CREATE, ns,
-					 what);
-	nftnl_set_free(ns);
+					 what, base);
+	if (ns)
+		nftnl_set_free(ns);
+	return r;
+}
+
+/* Element messages for one set: additions from the desired side, or deletions by key. */
+static int add_elems(struct nlbatch *b, struct apply_map *m, const struct rs_table *t, const struct rs_set *s,
+		     const struct kv_elem **elems, size_t n, bool del)
+{
+	char what[96];
+	size_t base = 0;
+	int r = 0;
+
+	if (!n)
+		return 0;
+	snprintf(what, sizeof(what), "%s map '%s'", del ? "delete from" : "add to", s->name);
+	for (size_t i = 0; r == 0 && i < n; i += ELEM_CHUNK)
+		r = add_elem_chunk(b, t, s, elems + i, n - i < ELEM_CHUNK ? n - i : ELEM_CHUNK, del, what, &base);
 	if (r == 0)
 		r = remember(m, what, elems, n);
 	return r;

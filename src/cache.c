@@ -53,7 +53,7 @@ int cache_key_get(struct mnl_socket *nl, uint32_t genid, struct cache_key *ret)
 
 /* ---- Writing ---------------------------------------------------------- */
 
-/* A private open_memstream, written while another thread commits: no stdio locking needed. */
+/* A stream private to the thread that writes it while another commits: no stdio locking needed. */
 #define fwrite fwrite_unlocked
 
 static void put_u32(FILE *f, uint32_t v)
@@ -127,32 +127,33 @@ int cache_save(const char *dir, const struct cache_key *key, const struct kview 
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+struct cache_record {
+	const struct cache_key *key;
+	const struct kview *view;
+};
+
+static int put_cache(FILE *f, const void *ctx)
+{
+	const struct cache_record *c = ctx;
+
+	fwrite(CACHE_MAGIC, 1, 8, f);
+	fwrite(c->key, sizeof(*c->key), 1, f);
+	put_view(f, c->view);
+	return 0;
+}
+
 int cache_stage(const char *dir, const struct cache_key *key, const struct kview *v, struct staged_file *ret)
 {
-	char path[512], *data = NULL;
-	size_t len = 0;
-	FILE *f;
-	int r;
+	struct cache_record c = { .key = key, .view = v };
+	char path[512];
 
 	*ret = (struct staged_file){ 0 };
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE) >= sizeof(path))
 		return -ENAMETOOLONG;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	f = open_memstream(&data, &len);
-	if (!f)
-		return -ENOMEM;
-	fwrite(CACHE_MAGIC, 1, 8, f);
-	fwrite(key, sizeof(*key), 1, f);
-	put_view(f, v);
-	if (fclose(f) != 0) {
-		free(data);
-		return -ENOMEM;
-	}
 	/* Not durable: a cache lost in a crash only costs the next run a dump. */
-	r = file_stage(path, data, len, 0600, false, ret);
-	free(data);
-	return r;
+	return file_stage_stream(path, 0600, false, put_cache, &c, ret);
 }
 
 /* ---- Reading ---------------------------------------------------------- */

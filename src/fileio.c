@@ -104,15 +104,13 @@ static void sync_dir(const char *path)
 	free(copy);
 }
 
-int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool durable,
-	       struct staged_file *ret)
+/* Creates path's temporary twin ("PATH.PID.tmp") in ret: its fd, or a negative errno. */
+static int open_staged(const char *path, mode_t mode, bool durable, struct staged_file *ret)
 {
 	char *tmp = NULL;
-	int fd, r;
+	int fd;
 
 	*ret = (struct staged_file){ .durable = durable };
-	if (file_equals(path, data, len))
-		return 0;
 	if (asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
 		return -ENOMEM;
 	ret->path = strdup(path);
@@ -123,16 +121,57 @@ int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool
 	unlink(tmp);	/* a leftover of a killed run that had our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
-		r = -errno;
+		fd = -errno;
 		free(tmp);
 		file_discard(ret);
-		return r;
+		return fd;
 	}
 	ret->tmp = tmp;
+	return fd;
+}
+
+int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+	       struct staged_file *ret)
+{
+	int fd, r;
+
+	*ret = (struct staged_file){ .durable = durable };
+	if (file_equals(path, data, len))
+		return 0;
+	fd = open_staged(path, mode, durable, ret);
+	if (fd < 0)
+		return fd;
 	r = write_all(fd, data, len);
 	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		file_discard(ret);
+	return r;
+}
+
+int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer write, const void *ctx,
+		      struct staged_file *ret)
+{
+	int fd = open_staged(path, mode, durable, ret), r;
+	FILE *f;
+
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		file_discard(ret);
+		return -ENOMEM;
+	}
+	setvbuf(f, NULL, _IOFBF, 256 * 1024);
+	r = write(f, ctx);
+	if (fflush(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && durable && fsync(fd) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && r == 0)
 		r = -errno;
 	if (r < 0)
 		file_discard(ret);

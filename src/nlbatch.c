@@ -33,7 +33,7 @@
  * a page must hold the largest message.  Element lists are capped at 64 KiB
  * (16-bit attribute length), as nft does it (NFT_NLMSG_MAXSIZE).
  */
-#define BATCH_PAGE_SIZE (32 * 4096)
+#define BATCH_PAGE_SIZE (256 * 4096)
 #define BATCH_MSG_MAX (UINT16_MAX + 4096)
 /* Replies are capped (NETLINK_CAP_ACK) but size the buffer for an uncapped echo too. */
 #define RECV_BUF_SIZE (BATCH_MSG_MAX + 4096)
@@ -253,11 +253,11 @@ static size_t count_elems(const struct nlmsghdr *nlh)
 }
 
 int nlbatch_add_setelems(struct nlbatch *b, uint16_t msg_type, uint16_t flags, struct nftnl_set *s,
-			 const char *what)
+			 const char *what, size_t *elem_base)
 {
 	uint16_t family = (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY);
 	struct nftnl_set_elems_iter *iter = nftnl_set_elems_iter_create(s);
-	size_t base = 0;
+	size_t base = *elem_base;
 	int ret = 0;
 
 	if (!iter)
@@ -278,6 +278,7 @@ int nlbatch_add_setelems(struct nlbatch *b, uint16_t msg_type, uint16_t flags, s
 			break;
 	}
 	nftnl_set_elems_iter_destroy(iter);
+	*elem_base = base;
 	return ret;
 }
 

@@ -1024,6 +1024,7 @@ static int add_set_elems(struct nlbatch *b, const struct rs_table *t, const stru
 {
 	struct nftnl_set *ns;
 	char what[NLBATCH_TEXT_MAX];
+	size_t base = 0;
 	int ret = 0;
 
 	if (!s->n_elems)
@@ -1037,7 +1038,7 @@ static int add_set_elems(struct nlbatch *b, const struct rs_table *t, const stru
 		ret = nlbuild_set_add_elem(ns, t, s, &s->elems[i], false);
 	snprintf(what, sizeof(what), "%s '%s'", set_word(s), s->name);
 	if (!ret)
-		ret = nlbatch_add_setelems(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, ns, what);
+		ret = nlbatch_add_setelems(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, ns, what, &base);
 	nftnl_set_free(ns);
 	return ret;
 }

@@ -17,7 +17,7 @@
  * as jansson objects: at 10,000 services that is most of a no-op run's time
  * otherwise.  get and describe read it back with jansson.
  *
- * The stream is a private open_memstream, written while another thread
+ * The stream is private to the thread that writes the snapshot while another
  * commits: stdio's locking (real once there are threads) is not needed.
  */
 #define fputc fputc_unlocked
@@ -219,18 +219,13 @@ int snapshot_save(const char *dir, const struct model *m)
 	return r < 0 ? r : file_commit(&s);
 }
 
-int snapshot_stage(const char *dir, const struct model *m, struct staged_file *ret)
+static int put_snapshot(FILE *f, const void *ctx)
 {
-	char *path = NULL, *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	const struct model *m = ctx;
 	bool any = false;
-	int r = f ? 0 : -ENOMEM;
+	int r = 0;
 
-	*ret = (struct staged_file){ 0 };
-
-	if (f)
-		fputs("{\"version\":1,\"services\":[\n", f);
+	fputs("{\"version\":1,\"services\":[\n", f);
 	for (size_t i = 0; r == 0 && i < m->n_services; i++) {
 		if (m->services[i].invalid)
 			continue;
@@ -238,18 +233,19 @@ int snapshot_stage(const char *dir, const struct model *m, struct staged_file *r
 		any = true;
 		r = put_service(f, &m->services[i]);
 	}
-	if (f) {
-		fputs("\n]}\n", f);
-		if (fclose(f) != 0 && r == 0)
-			r = -ENOMEM;
-	}
-	if (r == 0 && asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0) {
-		path = NULL;
-		r = -ENOMEM;
-	}
-	if (r == 0)
-		r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_stage(path, text, len, 0644, false, ret);
-	free(text);
+	fputs("\n]}\n", f);
+	return r;
+}
+
+int snapshot_stage(const char *dir, const struct model *m, struct staged_file *ret)
+{
+	char *path = NULL;
+	int r;
+
+	*ret = (struct staged_file){ 0 };
+	if (asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0)
+		return -ENOMEM;
+	r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_stage_stream(path, 0644, false, put_snapshot, m, ret);
 	free(path);
 	return r;
 }
