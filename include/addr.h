@@ -24,6 +24,9 @@ int addr_parse(const char *s, struct addr *ret);
 /* "10.96.0.0/12"; the host bits must be zero. */
 int prefix_parse(const char *s, struct addr *ret, uint8_t *ret_len);
 const char *addr_to_str(const struct addr *a, char buf[static ADDR_STRLEN]);
+#define ADDR_PORT_STRLEN (ADDR_STRLEN + 8)
+/* "198.51.100.7:8080", or "[2001:db8::7]:8080". */
+const char *addr_port_to_str(const struct addr *a, uint16_t port, char buf[static ADDR_PORT_STRLEN]);
 size_t addr_len(const struct addr *a);	/* 4, 16 or 0 */
 bool addr_equal(const struct addr *a, const struct addr *b);
 int addr_cmp(const struct addr *a, const struct addr *b);

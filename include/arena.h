@@ -27,5 +27,7 @@ void arena_reset(struct arena *a);
 char *arena_strndup(struct arena *a, const char *s, size_t len);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The strings up to the NULL, joined: what arena_printf("%s%s..") makes, without printf's cost. */
+char *arena_concat(struct arena *a, ...) __attribute__((sentinel));
 
 #endif

@@ -26,6 +26,16 @@ struct pipeline {
  */
 int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
 		 bool skip_invalid, struct diag *d);
+/*
+ * pipeline_run in two halves, for a caller with work to start once the model
+ * is final: pipeline_model stops before compiling, with what pipeline_run
+ * would return but -EAGAIN and 0 mean "compile next"; pipeline_compile takes
+ * that r and returns what pipeline_run would have.  Compiling only reads
+ * p->model.
+ */
+int pipeline_model(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
+		   bool skip_invalid, struct diag *d);
+int pipeline_compile(struct pipeline *p, const struct config *c, int r);
 void pipeline_free(struct pipeline *p);
 
 #endif

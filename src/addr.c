@@ -66,10 +66,51 @@ int prefix_parse(const char *s, struct addr *ret, uint8_t *ret_len)
 	return 0;
 }
 
+/* Decimal digits of v at p; returns the end.  glibc's inet_ntop goes through sprintf. */
+static char *put_decimal(char *p, unsigned v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 const char *addr_to_str(const struct addr *a, char buf[static ADDR_STRLEN])
 {
-	if (!a->family || !inet_ntop(a->family, a->bytes, buf, ADDR_STRLEN))
+	char *p = buf;
+
+	if (a->family == AF_INET) {
+		for (size_t i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_decimal(p, a->bytes[i]);
+		}
+		*p = '\0';
+	} else if (!a->family || !inet_ntop(a->family, a->bytes, buf, ADDR_STRLEN)) {
 		strcpy(buf, "?");
+	}
+	return buf;
+}
+
+const char *addr_port_to_str(const struct addr *a, uint16_t port, char buf[static ADDR_PORT_STRLEN])
+{
+	bool v6 = a->family == AF_INET6;
+	char *p = buf + v6;
+
+	addr_to_str(a, p);
+	p += strlen(p);
+	if (v6) {
+		buf[0] = '[';
+		*p++ = ']';
+	}
+	*p++ = ':';
+	p = put_decimal(p, port);
+	*p = '\0';
 	return buf;
 }
 

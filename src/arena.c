@@ -136,3 +136,29 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	va_end(ap);
 	return p;
 }
+
+char *arena_concat(struct arena *a, ...)
+{
+	size_t len = 0;
+	const char *s;
+	char *out, *p;
+	va_list ap;
+
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)))
+		len += strlen(s);
+	va_end(ap);
+	out = p = arena_alloc(a, len + 1);
+	if (!out)
+		return NULL;
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *))) {
+		size_t n = strlen(s);
+
+		memcpy(p, s, n);
+		p += n;
+	}
+	va_end(ap);
+	*p = '\0';
+	return out;
+}

@@ -32,22 +32,25 @@
 #define MAX_REPORTED_ERRORS 5
 
 /*
- * The records of an apply (the cache of what the kernel holds, and the
- * services get and describe show) are written while the kernel works through
- * the batch, on another core: at 10,000 services they cost a tenth of a cold
- * apply.  They are staged beside their files and put in place only once the
- * kernel has taken the batch.
+ * The records of an apply, written on another core: services.json (what get
+ * and describe show) while the ruleset is compiled, and the cache of what
+ * the kernel holds while the kernel works through the batch.  At 10,000
+ * services they cost a tenth of a cold apply.  They are staged beside their
+ * files and put in place only once the kernel has taken the batch.
  */
-struct records {
+struct staging {
 	pthread_t thread;
 	bool running;
+	bool staged;
+	struct staged_file file;
+};
+
+struct records {
 	const char *dir;
-	const struct kview *want;
 	const struct model *model;
+	const struct kview *want;
 	struct cache_key key;		/* for the generation the commit will make */
-	bool have_key;
-	struct staged_file cache, snapshot;
-	bool snapshot_staged;
+	struct staging snapshot, cache;
 };
 
 struct apply_run {
@@ -104,60 +107,85 @@ static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_g
 	return kstate_dump(x->nl, x->want, ret, ret_genid);
 }
 
-static void *stage_records(void *arg)
+static void *stage_snapshot(void *arg)
 {
 	struct records *rec = arg;
 
-	if (rec->have_key && cache_stage(rec->dir, &rec->key, rec->want, &rec->cache) < 0)
-		rec->have_key = false;
-	rec->snapshot_staged = snapshot_stage(rec->dir, rec->model, &rec->snapshot) == 0;
+	rec->snapshot.staged = snapshot_stage(rec->dir, rec->model, &rec->snapshot.file) == 0;
 	return NULL;
 }
 
-/* Before the commit based on genid: the records of the generation it will make. */
-static void records_start(struct apply_run *x, uint32_t genid)
+static void *stage_cache(void *arg)
+{
+	struct records *rec = arg;
+
+	rec->cache.staged = cache_stage(rec->dir, &rec->key, rec->want, &rec->cache.file) == 0;
+	return NULL;
+}
+
+/* On another thread, or on this one if none can be had. */
+static void staging_start(struct staging *st, void *(*stage)(void *), struct records *rec)
+{
+	st->running = pthread_create(&st->thread, NULL, stage, rec) == 0;
+	if (!st->running)
+		stage(rec);
+}
+
+static void staging_join(struct staging *st)
+{
+	if (st->running)
+		pthread_join(st->thread, NULL);
+	st->running = false;
+}
+
+static void staging_discard(struct staging *st)
+{
+	staging_join(st);
+	file_discard(&st->file);
+	st->staged = false;
+}
+
+/* The model is final once validated, and compiling only reads it. */
+static void records_start_snapshot(struct apply_run *x)
+{
+	x->rec = (struct records){ .dir = x->o->config.state_dir, .model = x->model };
+	staging_start(&x->rec.snapshot, stage_snapshot, &x->rec);
+}
+
+/* Before the commit based on genid: the cache of the generation it will make. */
+static void records_start_cache(struct apply_run *x, uint32_t genid)
 {
 	struct records *rec = &x->rec;
 
-	*rec = (struct records){ .dir = x->o->config.state_dir, .want = x->want, .model = x->model };
-	rec->have_key = cache_key_get(x->nl, genid + 1 ? genid + 1 : 1, &rec->key) == 0;
-	rec->running = pthread_create(&rec->thread, NULL, stage_records, rec) == 0;
-	if (!rec->running)
-		stage_records(rec);
-}
-
-static void records_join(struct records *rec)
-{
-	if (rec->running)
-		pthread_join(rec->thread, NULL);
-	rec->running = false;
+	rec->dir = x->o->config.state_dir;
+	rec->want = x->want;
+	if (cache_key_get(x->nl, genid + 1 ? genid + 1 : 1, &rec->key) == 0)
+		staging_start(&rec->cache, stage_cache, rec);
 }
 
 static void records_discard(struct records *rec)
 {
-	records_join(rec);
-	file_discard(&rec->cache);
-	file_discard(&rec->snapshot);
-	rec->have_key = rec->snapshot_staged = false;
+	staging_discard(&rec->cache);
+	staging_discard(&rec->snapshot);
 }
 
 /* After a commit based on genid, the kernel is at genid + 1 unless someone else committed since. */
 static void remember_applied(struct apply_run *x, uint32_t genid)
 {
-	struct records *rec = &x->rec;
+	struct staging *cache = &x->rec.cache;
 	struct cache_key key;
 	uint32_t now;
 	bool still = nl_get_genid(x->nl, &now) == 0 && now == genid;
 
-	records_join(rec);
-	if (still && rec->have_key && rec->key.genid == now) {
-		file_commit(&rec->cache);
-		rec->have_key = false;
+	staging_join(cache);
+	if (still && cache->staged && x->rec.key.genid == now) {
+		file_commit(&cache->file);
+		cache->staged = false;
 	} else if (still && cache_key_get(x->nl, now, &key) == 0) {
-		file_discard(&rec->cache);
+		staging_discard(cache);
 		cache_save(x->o->config.state_dir, &key, x->want);
 	} else {
-		file_discard(&rec->cache);
+		staging_discard(cache);
 		cache_save(x->o->config.state_dir, NULL, NULL);
 	}
 }
@@ -232,16 +260,18 @@ static int apply_once(struct apply_run *x)
 		goto out;
 	}
 	x->drift = r == 0 && !x->from_cache && !x->o->full && is_drift(x);
+	if (r == 0)
+		records_start_cache(x, genid);
 	b = r == 0 ? nlbatch_new(genid) : NULL;
 	if (!b || apply_build_batch(x->diff, b, &map) < 0) {
+		staging_discard(&x->rec.cache);
 		r = -ENOMEM;
 		goto out;
 	}
 	x->msgs = nlbatch_n_msgs(b) + 2;
-	records_start(x, genid);
 	r = nlbatch_commit(b, x->nl, 0, &err);
 	if (r < 0)
-		records_discard(&x->rec);
+		staging_discard(&x->rec.cache);
 	if (r == -ERESTART)
 		goto out;
 	if (r < 0) {
@@ -309,10 +339,15 @@ static void fill_report(struct apply_run *x, const struct pipeline *p)
 
 static int apply_pipeline(struct apply_run *x, struct pipeline *p, struct diag *d)
 {
-	int r = pipeline_run(p, &x->o->config, x->o->paths, x->o->n_paths, x->o->skip_invalid, d);
+	int r = pipeline_model(p, &x->o->config, x->o->paths, x->o->n_paths, x->o->skip_invalid, d);
 
 	if (r == -EINVAL)
 		return cli_fail_input(x->o, d);
+	x->model = p->model;
+	if ((r == 0 || r == -EAGAIN) && !x->o->dry_run)
+		records_start_snapshot(x);
+	if (r == 0 || r == -EAGAIN)
+		r = pipeline_compile(p, &x->o->config, r);
 	if (r == -EAGAIN) {
 		/* --skip-invalid: every error is reported; the valid rest is applied. */
 		x->skipped = d->errors;
@@ -338,16 +373,16 @@ static int take_lock(const struct options *o)
 }
 
 /* What get and describe show, and the allocations to keep: after the kernel took the ruleset. */
-static void save_state(const struct options *o, struct pipeline *p, struct records *rec)
+static void save_state(const struct options *o, struct pipeline *p, struct staging *snapshot)
 {
 	int k = alloc_state_save(&p->new_alloc, o->config.state_dir);
 
-	if (k == 0 && rec->snapshot_staged)
-		k = file_commit(&rec->snapshot);
+	staging_join(snapshot);
+	if (k == 0 && snapshot->staged)
+		k = file_commit(&snapshot->file);
 	else if (k == 0)
 		k = snapshot_save(o->config.state_dir, p->model);
-	file_discard(&rec->snapshot);
-	rec->snapshot_staged = false;
+	staging_discard(snapshot);
 	if (k < 0)
 		cli_log(o, DIAG_WARNING, "the ruleset is applied, but svcnat's state could not be saved in %s: %s",
 			o->config.state_dir, strerror(-k));
@@ -387,11 +422,10 @@ int cmd_apply(struct options *o, struct diag *d)
 		file_remove_stale(o->config.state_dir);
 	}
 	r = apply_pipeline(&x, &p, d);
-	x.model = p.model;
 	if (r == EXIT_OK)
 		r = apply_with_retries(&x);
 	if (r == EXIT_OK && !o->dry_run) {
-		save_state(o, &p, &x.rec);
+		save_state(o, &p, &x.rec.snapshot);
 		print_summary(&x);
 	}
 	records_discard(&x.rec);

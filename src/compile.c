@@ -253,8 +253,8 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 	e->verdict = !k && (is_local(f) || (f == FRONT_CLUSTER && s->internal_local)) ? RS_VERDICT_DROP : RS_VERDICT_GOTO;
 	e->chain = aff ? affinity_chain(x, s, p, f, be, k) : k ? chain_name(x, f, k) :
 		   e->verdict == RS_VERDICT_GOTO ? CHAIN_REJECT : NULL;
-	e->comment = arena_printf(&x->rs->arena, "%s %s%s", label, what,
-				  k ? "" : e->verdict == RS_VERDICT_DROP ? ": no local endpoints" : ": no endpoints");
+	e->comment = arena_concat(&x->rs->arena, label, " ", what,
+				  k ? "" : e->verdict == RS_VERDICT_DROP ? ": no local endpoints" : ": no endpoints", NULL);
 	if ((e->verdict == RS_VERDICT_GOTO && !e->chain) || !e->comment || (k && !aff && mark_k_used(x, f, k) < 0))
 		return -ENOMEM;
 	/* Its traffic counter: same key, and the comment svcnat describe sums by. */
@@ -262,7 +262,7 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 	if (!b0)
 		return -ENOMEM;
 	*b0 = (struct rs_elem){ .addr = e->addr, .proto = e->proto, .port = e->port,
-				.comment = arena_printf(&x->rs->arena, "%s %s", label, what) };
+				.comment = arena_concat(&x->rs->arena, label, " ", what, NULL) };
 	if (!b0->comment)
 		return -ENOMEM;
 	if (np) {
@@ -273,7 +273,7 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 	}
 	for (size_t i = 0; !aff && i < k; i++) {
 		struct rs_elem *b = rs_set_add_elem(x->rs, np ? x->nodeport_backends : x->backends);
-		char buf[ADDR_STRLEN];
+		char buf[ADDR_PORT_STRLEN];
 
 		if (!b)
 			return -ENOMEM;
@@ -281,9 +281,8 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 				       .to_port = be[i].port };
 		if (ip)
 			b->addr = *ip;
-		b->comment = arena_printf(&x->rs->arena, "%s -> %s%s%s:%u", label, be[i].addr.family == AF_INET6 ? "[" : "",
-					  addr_to_str(&be[i].addr, buf), be[i].addr.family == AF_INET6 ? "]" : "",
-					  be[i].port);
+		b->comment = arena_concat(&x->rs->arena, label, " -> ", addr_port_to_str(&be[i].addr, be[i].port, buf),
+					  NULL);
 		if (!b->comment)
 			return -ENOMEM;
 	}

@@ -75,6 +75,29 @@ bool file_equals(const char *path, const void *data, size_t len)
 	return same && off == len;
 }
 
+/* Whether the files at a and b hold the same bytes (false when either cannot be read). */
+static bool files_equal(const char *a, const char *b)
+{
+	enum { CHUNK = 65536 };
+	int fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *buf = malloc(2 * CHUNK);
+	bool same = fa >= 0 && fb >= 0 && buf;
+
+	while (same) {
+		ssize_t na = read(fa, buf, CHUNK), nb = read(fb, buf + CHUNK, na > 0 ? (size_t)na : 1);
+
+		same = na >= 0 && na == nb && !memcmp(buf, buf + CHUNK, (size_t)(na > 0 ? na : 0));
+		if (na <= 0)
+			break;
+	}
+	free(buf);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return same;
+}
+
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -173,8 +196,14 @@ int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer w
 		r = -errno;
 	if (fclose(f) != 0 && r == 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0) {
 		file_discard(ret);
+	} else if (files_equal(ret->tmp, path)) {
+		/* Unchanged: leave the file (and its time stamps) alone. */
+		unlink(ret->tmp);
+		free(ret->tmp);
+		ret->tmp = NULL;
+	}
 	return r;
 }
 

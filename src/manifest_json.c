@@ -142,6 +142,21 @@ static int error_expected(const struct jctx *j, const char *what)
 
 /* ---- scanning ---- */
 
+/* Pretty-printed JSON (kubectl indents by 4 per level) is about half spaces: skip them 8 at a time. */
+static const unsigned char *skip_blanks(const unsigned char *p, const unsigned char *end)
+{
+	static const uint64_t eight_spaces = 0x2020202020202020ull;
+	uint64_t w;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		if (w != eight_spaces)
+			break;
+		p += 8;
+	}
+	return p;
+}
+
 static void skip_space(struct jctx *j)
 {
 	const unsigned char *p = j->p;
@@ -151,6 +166,7 @@ static void skip_space(struct jctx *j)
 			j->line++;
 			j->line_start = p + 1;
 			j->cont = 0;
+			p = skip_blanks(p + 1, j->end) - 1;
 		} else if (*p != ' ' && *p != '\t' && *p != '\r') {
 			break;
 		}
@@ -316,6 +332,30 @@ static int decode_escape(struct jctx *j, const unsigned char **qp, size_t *used)
 }
 
 /*
+ * Past the plain bytes of a string, eight at a time while none of them can
+ * end the run: a control character, '"', '\\' or a byte of UTF-8 beyond
+ * ASCII.  Each test below is the classic exact "some byte is zero" (or "is
+ * less than n") word test.
+ */
+static const unsigned char *skip_plain(const unsigned char *q, const unsigned char *end)
+{
+	static const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t w, quote, backslash;
+
+	while (end - q >= 8) {
+		memcpy(&w, q, 8);
+		quote = w ^ (ones * '"');
+		backslash = w ^ (ones * '\\');
+		if ((((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((w - ones * 0x20) & ~w) | w) & highs)
+			break;
+		q += 8;
+	}
+	while (q < end && plain[*q])
+		q++;
+	return q;
+}
+
+/*
  * The string at p (its opening quote): *ret_s is its text, in the input
  * when it has no escapes, else decoded in the scratch buffer.
  */
@@ -327,8 +367,7 @@ static int scan_string(struct jctx *j, const char **ret_s, size_t *ret_len)
 	int r;
 
 	for (;;) {
-		while (q < j->end && plain[*q])
-			q++;
+		q = skip_plain(q, j->end);
 		if (q == j->end) {
 			struct loc at = tree_offset_loc((const char *)j->buf, (size_t)(j->end - j->buf),
 							(size_t)(start - j->buf), j->name);

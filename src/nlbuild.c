@@ -101,24 +101,28 @@ static bool put_comment(struct nftnl_udata_buf *u, uint8_t type, const char *com
 	return nftnl_udata_put_strz(u, type, buf);
 }
 
-/* Sets a comment-only user data attribute through set_data: 0 or -ENOMEM. */
+/*
+ * Sets a comment-only user data attribute through set_data: 0 or -ENOMEM.
+ * The one TLV is laid out here, as nftnl_udata_put_strz would (type, length,
+ * the string with its NUL): a cold load sets 180,000 of them, and a udata
+ * buffer is a malloc and a free each.
+ */
 static int set_comment_udata(const char *comment, uint8_t type, void *obj,
 			     int (*set_data)(void *obj, uint16_t attr, const void *data, uint32_t len),
 			     uint16_t attr)
 {
-	struct nftnl_udata_buf *u;
-	int ret = 0;
+	_Static_assert(RS_COMMENT_MAX + 1 <= UINT8_MAX, "a comment's TLV length is one byte");
+	unsigned char tlv[2 + RS_COMMENT_MAX + 1];
+	size_t len;
 
 	if (!comment || !*comment)
 		return 0;
-	u = nftnl_udata_buf_alloc(USERDATA_MAX);
-	if (!u)
-		return -ENOMEM;
-	if (!put_comment(u, type, comment, RS_COMMENT_MAX) ||
-	    set_data(obj, attr, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u)) < 0)
-		ret = -ENOMEM;
-	nftnl_udata_buf_free(u);
-	return ret;
+	len = rs_comment_sanitize((char *)tlv + 2, RS_COMMENT_MAX, comment);
+	if (!len)
+		return 0;
+	tlv[0] = type;
+	tlv[1] = (unsigned char)(len + 1);
+	return set_data(obj, attr, tlv, (uint32_t)len + 3) < 0 ? -ENOMEM : 0;
 }
 
 /* Adapters so one helper serves tables, chains, rules and elements. */

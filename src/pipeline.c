@@ -4,8 +4,8 @@
 #include "pipeline.h"
 #include "validate.h"
 
-int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
-		 bool skip_invalid, struct diag *d)
+int pipeline_model(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
+		   bool skip_invalid, struct diag *d)
 {
 	int r = 0, k;
 
@@ -34,10 +34,22 @@ int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths,
 		return k;
 	if ((r < 0 || d->errors) && !skip_invalid)
 		return -EINVAL;
-	k = compile_ruleset(p->model, c, &p->rs, &p->stats);
-	if (k < 0)
-		return k;
 	return r < 0 || d->errors ? -EAGAIN : 0;
+}
+
+int pipeline_compile(struct pipeline *p, const struct config *c, int r)
+{
+	int k = compile_ruleset(p->model, c, &p->rs, &p->stats);
+
+	return k < 0 ? k : r;
+}
+
+int pipeline_run(struct pipeline *p, const struct config *c, char *const *paths, size_t n_paths,
+		 bool skip_invalid, struct diag *d)
+{
+	int r = pipeline_model(p, c, paths, n_paths, skip_invalid, d);
+
+	return r == 0 || r == -EAGAIN ? pipeline_compile(p, c, r) : r;
 }
 
 void pipeline_free(struct pipeline *p)

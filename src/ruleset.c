@@ -510,8 +510,15 @@ size_t rs_comment_sanitize(char *out, size_t max, const char *in)
 	size_t n = 0;
 
 	while (*p) {
-		size_t len = utf8_seq_len(p);
+		size_t len;
 
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {	/* the common case */
+			if (n + 1 > max)
+				break;
+			out[n++] = (char)*p++;
+			continue;
+		}
+		len = utf8_seq_len(p);
 		if (len > 1) {
 			if (n + len > max)
 				break;

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <libnftnl/rule.h>
 
+#include "arena.h"
 #include "diff.h"
 #include "kview.h"
 #include "nlbuild.h"
@@ -1080,6 +1082,43 @@ START_TEST(sizes_in_the_diff)
 }
 END_TEST
 
+/* The hand-written IPv4 formatting agrees with inet_ntop; endpoints get brackets for IPv6. */
+START_TEST(format_addresses)
+{
+	static const char *const v[] = { "0.0.0.0", "1.2.3.4", "10.0.0.10", "192.0.2.255", "198.51.100.100",
+					 "203.0.113.9", "255.255.255.255", "2001:db8::1", "::" };
+	char buf[ADDR_STRLEN], want[ADDR_STRLEN], ep[ADDR_PORT_STRLEN];
+	struct arena a;
+	struct addr x;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		x = A(v[i]);
+		ck_assert_str_eq(addr_to_str(&x, buf), v[i]);
+	}
+	for (unsigned i = 0; i < 70000; i++) {
+		x = (struct addr){ .family = AF_INET };
+		x.bytes[0] = (uint8_t)(i * 7);
+		x.bytes[1] = (uint8_t)(i >> 8);
+		x.bytes[2] = (uint8_t)i;
+		x.bytes[3] = (uint8_t)(i * 13);
+		ck_assert_ptr_nonnull(inet_ntop(AF_INET, x.bytes, want, sizeof(want)));
+		ck_assert_str_eq(addr_to_str(&x, buf), want);
+	}
+	x = A("198.51.100.7");
+	ck_assert_str_eq(addr_port_to_str(&x, 8080, ep), "198.51.100.7:8080");
+	x = A("2001:db8::7");
+	ck_assert_str_eq(addr_port_to_str(&x, 0, ep), "[2001:db8::7]:0");
+	x = A("2001:db8:1:2:3:4:5:6");
+	ck_assert_str_eq(addr_port_to_str(&x, 65535, ep), "[2001:db8:1:2:3:4:5:6]:65535");
+	x = (struct addr){ 0 };
+	ck_assert_str_eq(addr_to_str(&x, buf), "?");
+	arena_init(&a);
+	ck_assert_str_eq(arena_concat(&a, "ns/web:http", " -> ", ep, NULL), "ns/web:http -> [2001:db8:1:2:3:4:5:6]:65535");
+	ck_assert_str_eq(arena_concat(&a, NULL), "");
+	arena_free(&a);
+}
+END_TEST
+
 static Suite *ruleset_suite(void)
 {
 	Suite *s = suite_create("ruleset");
@@ -1106,6 +1145,7 @@ static Suite *ruleset_suite(void)
 	tcase_add_loop_test(comments, comment_sanitize, 0, sizeof(sanitize_cases) / sizeof(sanitize_cases[0]));
 	tcase_add_test(comments, comment_truncate);
 	tcase_add_test(comments, comment_builders);
+	tcase_add_test(comments, format_addresses);
 	tcase_add_test(builders, builders_stable_sets);
 	tcase_add_test(builders, builders_chains_rules);
 	tcase_add_test(print, print_elements);

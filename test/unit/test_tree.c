@@ -688,6 +688,55 @@ START_TEST(json_values)
 }
 END_TEST
 
+/*
+ * Strings are scanned eight bytes at a time: a byte that ends the plain run
+ * (escape, UTF-8, control character, the closing quote) is found at every
+ * offset within those eight, and spaces after a newline are skipped the same way.
+ */
+START_TEST(json_string_word_scan)
+{
+	static const char *const special[] = { "\\n", "\xc3\xa9", "\\u0041", "\\\"" };
+	static const char *const decoded[] = { "\n", "\xc3\xa9", "A", "\"" };
+
+	for (size_t k = 0; k < 4; k++) {
+		for (size_t n = 0; n < 20; n++) {
+			for (size_t pos = 0; pos <= n; pos++) {
+				char in[128], want[64], *w = want;
+				size_t len = (size_t)sprintf(in, "{\n%*s\"s\": \"", (int)(n % 13), "");
+
+				for (size_t i = 0; i < n; i++) {
+					if (i == pos) {
+						len += (size_t)sprintf(in + len, "%s", special[k]);
+						w += sprintf(w, "%s", decoded[k]);
+					}
+					in[len++] = (char)('a' + i);
+					*w++ = (char)('a' + i);
+				}
+				sprintf(in + len, "%s\"}", pos == n ? special[k] : "");
+				sprintf(w, "%s", pos == n ? decoded[k] : "");
+				ck_assert_int_eq(parse_json(in), 0);
+				assert_str(at(root(), "s"), want);
+				assert_loc(root()->pairs[0].key, 2, (uint32_t)(n % 13) + 1);
+				teardown();
+				setup();
+			}
+		}
+	}
+	for (size_t n = 0; n < 20; n++) {
+		char in[64];
+
+		sprintf(in, "{\"s\": \"%.*s\x01\"}", (int)n, "abcdefghijklmnopqrstuvwxyz");
+		assert_error(parse_json(in), 1, (uint32_t)n + 8, "control character 0x01");
+		teardown();
+		setup();
+		sprintf(in, "{\"s\": \"%.*s", (int)n, "abcdefghijklmnopqrstuvwxyz");
+		assert_error(parse_json(in), 1, (uint32_t)n + 8, "expected '\"' to close the string");
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
 START_TEST(json_syntax_error)
 {
 	assert_error(parse_json("{\n  \"a\": 1,\n  \"b\": }\n"), 3, 8, "invalid JSON: found '}', expected a value");
@@ -1159,6 +1208,7 @@ static Suite *tree_suite(void)
 	tcase_add_test(json, json_utf8_columns);
 	tcase_add_test(json, json_key_order);
 	tcase_add_test(json, json_values);
+	tcase_add_test(json, json_string_word_scan);
 	tcase_add_test(json, json_syntax_error);
 	tcase_add_test(json, json_duplicate_key);
 	tcase_add_test(json, json_nul_byte);
