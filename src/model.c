@@ -81,6 +81,34 @@ static const char *kind_of(enum node_type t)
 	return (unsigned)t < sizeof(phrases) / sizeof(phrases[0]) ? phrases[t] : "something else";
 }
 
+/*
+ * "a.b[i]" (or "a[i]" when b is NULL) in buf, cut to fit: the field path of
+ * the i-th item, made for every item of every object although only an error
+ * prints it, so without printf's cost.
+ */
+static const char *index_path(char *buf, size_t size, const char *a, const char *b, size_t i)
+{
+	char digits[24], *d = digits + sizeof(digits);
+	const char *parts[6];
+	size_t n = 0;
+
+	*--d = '\0';
+	do
+		*--d = (char)('0' + i % 10);
+	while ((i /= 10));
+	parts[0] = a;
+	parts[1] = b ? "." : "";
+	parts[2] = b ? b : "";
+	parts[3] = "[";
+	parts[4] = d;
+	parts[5] = "]";
+	for (size_t k = 0; k < 6; k++)
+		for (const char *c = parts[k]; *c && n + 1 < size; c++)
+			buf[n++] = *c;
+	buf[n] = '\0';
+	return buf;
+}
+
 /* A short rendering of a scalar for messages: "'eighty'" or "a mapping". */
 static const char *shown(const struct node *n, char *buf, size_t len)
 {
@@ -182,7 +210,7 @@ static int parse_ip_list(struct obj *o, const struct node *seq, const char *path
 	if (!ret->v || !ret->locs)
 		return -ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
-		snprintf(field, sizeof(field), "[%zu]", i);
+		index_path(field, sizeof(field), "", NULL, i);
 		if (parse_ip(o, seq->items[i], path, field, &ret->v[ret->n]) < 0) {
 			r = -EINVAL;
 			continue;
@@ -310,7 +338,7 @@ static int check_port_uniqueness(struct obj *o, struct service *s, const struct 
 			struct svc_port *a = &s->ports[j], *b = &s->ports[i];
 			char prefix[64];
 
-			snprintf(prefix, sizeof(prefix), "spec.ports[%zu]", i);
+			index_path(prefix, sizeof(prefix), "spec.ports", NULL, i);
 			if (a->port == b->port && a->proto == b->proto && a->port)
 				r = obj_error(o, seq->items[i], prefix, "port", "duplicate port %u/%s (also in %s)",
 					      b->port, proto_name(b->proto), a->path);
@@ -338,7 +366,7 @@ static int parse_svc_ports(struct obj *o, const struct node *spec, struct servic
 	if (!s->ports)
 		return -ENOMEM;
 	for (size_t i = 0; i < seq->n; i++) {
-		snprintf(prefix, sizeof(prefix), "spec.ports[%zu]", i);
+		index_path(prefix, sizeof(prefix), "spec.ports", NULL, i);
 		if (seq->items[i]->type != NODE_MAP) {
 			r = obj_error(o, seq->items[i], prefix, "", "expected a mapping, found %s",
 				      kind_of(seq->items[i]->type));
@@ -427,7 +455,7 @@ static int parse_lb_ingress(struct obj *o, struct service *s)
 	for (size_t i = 0; i < ing->n; i++) {
 		const struct node *ip;
 
-		snprintf(prefix, sizeof(prefix), "status.loadBalancer.ingress[%zu]", i);
+		index_path(prefix, sizeof(prefix), "status.loadBalancer.ingress", NULL, i);
 		if (ing->items[i]->type != NODE_MAP) {
 			r = obj_error(o, ing->items[i], prefix, "", "expected a mapping");
 			continue;
@@ -549,7 +577,7 @@ static int parse_source_ranges(struct obj *o, const struct node *spec, struct se
 		const struct node *n = seq->items[i];
 		struct ip_prefix *p = &s->source_ranges[s->n_source_ranges];
 
-		snprintf(field, sizeof(field), "loadBalancerSourceRanges[%zu]", i);
+		index_path(field, sizeof(field), "loadBalancerSourceRanges", NULL, i);
 		if (n->type != NODE_STRING || strlen(n->str) != n->len || prefix_parse(n->str, &p->net, &p->len) < 0) {
 			r = obj_error(o, n, "spec", field, "'%.60s' is not a CIDR (e.g. 203.0.113.0/24)",
 				      n->type == NODE_STRING ? n->str : kind_of(n->type));
@@ -575,7 +603,7 @@ static int parse_families(struct obj *o, const struct node *spec, struct service
 	for (size_t i = 0; fams && i < fams->n; i++) {
 		const struct node *f = fams->items[i];
 
-		snprintf(field, sizeof(field), "ipFamilies[%zu]", i);
+		index_path(field, sizeof(field), "ipFamilies", NULL, i);
 		if (i >= 2 || f->type != NODE_STRING || (strcmp(f->str, "IPv4") && strcmp(f->str, "IPv6")))
 			return obj_error(o, f, "spec", field, "expected IPv4 or IPv6, at most one of each");
 		s->families[s->n_families] = !strcmp(f->str, "IPv4") ? AF_INET : AF_INET6;
@@ -684,7 +712,7 @@ static int parse_ep_ports(struct obj *o, const struct node *seq, const char *pat
 		int64_t v;
 		int k;
 
-		snprintf(prefix, sizeof(prefix), "%s[%zu]", path, i);
+		index_path(prefix, sizeof(prefix), path, NULL, i);
 		if (pn->type != NODE_MAP) {
 			r = obj_error(o, pn, prefix, "", "expected a mapping, found %s", kind_of(pn->type));
 			continue;
@@ -745,8 +773,7 @@ static int parse_subset(struct obj *o, const struct node *sub, const char *prefi
 		const struct node *seq = pass ? unready : ready;
 
 		for (size_t i = 0; seq && i < seq->n; i++) {
-			snprintf(path, sizeof(path), "%s.%s[%zu]", prefix,
-				 pass ? "notReadyAddresses" : "addresses", i);
+			index_path(path, sizeof(path), prefix, pass ? "notReadyAddresses" : "addresses", i);
 			if (parse_ep_addr(o, seq->items[i], path, !pass, &g->addrs[g->n_addrs]) < 0)
 				r = -EINVAL;
 			else
@@ -787,7 +814,7 @@ static int parse_endpoints(struct obj *o)
 		return -EINVAL;
 	subsets = want(o, o->root, "", "subsets", NODE_SEQ);
 	for (size_t i = 0; subsets && i < subsets->n; i++) {
-		snprintf(prefix, sizeof(prefix), "subsets[%zu]", i);
+		index_path(prefix, sizeof(prefix), "subsets", NULL, i);
 		if (subsets->items[i]->type != NODE_MAP)
 			r = obj_error(o, subsets->items[i], prefix, "", "expected a mapping");
 		else if (parse_subset(o, subsets->items[i], prefix) < 0)
@@ -868,7 +895,7 @@ static int parse_endpointslice(struct obj *o)
 	if (!g->addrs)
 		return -ENOMEM;
 	for (size_t i = 0; i < eps->n; i++) {
-		snprintf(prefix, sizeof(prefix), "endpoints[%zu]", i);
+		index_path(prefix, sizeof(prefix), "endpoints", NULL, i);
 		if (eps->items[i]->type != NODE_MAP)
 			r = obj_error(o, eps->items[i], prefix, "", "expected a mapping");
 		else if (parse_slice_endpoint(o, eps->items[i], prefix, g) < 0)
