@@ -60,6 +60,7 @@ struct jctx {
 	size_t nstack, capstack;
 	char *scratch;			/* a string with escapes, decoded */
 	size_t capscratch;
+	bool escaped;			/* the last string had escapes: only then can it hold a NUL */
 	size_t nodes;			/* values and keys so far, against TREE_MAX_NODES */
 	locale_t c_locale;		/* "1.5" must not depend on the caller's LC_NUMERIC; made on first use */
 	struct node *root;
@@ -406,6 +407,7 @@ static int scan_string(struct jctx *j, const char **ret_s, size_t *ret_len)
 		*ret_s = (const char *)start + 1;
 		*ret_len = (size_t)(q - start - 1);
 	}
+	j->escaped = escaped;
 	j->p = q + 1;
 	return 0;
 }
@@ -688,7 +690,7 @@ static int parse_key(struct jctx *j, enum want *w)
 		return r;
 	/* Keys are compared as C strings downstream ("kind\u0000x" would read as "kind"). */
 	key = j->stack[j->nstack - 1];
-	if (memchr(key->str, '\0', key->len))
+	if (j->escaped && memchr(key->str, '\0', key->len))
 		return error_at(j, key_start, "found \\u0000 in a key, expected keys without NUL characters");
 	skip_space(j);
 	if (j->p == j->end || *j->p != ':')

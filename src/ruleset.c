@@ -362,17 +362,30 @@ size_t rs_elem_key_end(const struct rs_table *t, const struct rs_elem *e, uint8_
 }
 
 struct sort_item {
+	uint64_t head;		/* the key's first 8 bytes, big-endian, zero-padded: most comparisons end here */
 	uint8_t key[RS_KEY_MAX];
 	size_t len;
 	uint8_t prefix_len;
 	size_t idx;
 };
 
+/* Zero padding orders a shorter key first, as the memcmp-then-length order below does. */
+static void sort_item_head(struct sort_item *x)
+{
+	x->head = 0;
+	for (size_t i = 0; i < 8; i++)
+		x->head = x->head << 8 | (i < x->len ? x->key[i] : 0);
+}
+
 static int sort_item_cmp(const void *a, const void *b)
 {
 	const struct sort_item *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->key, y->key, n);
+	int c;
+
+	if (x->head != y->head)
+		return x->head < y->head ? -1 : 1;
+	c = memcmp(x->key, y->key, n);
 
 	if (c)
 		return c;
@@ -400,6 +413,7 @@ static int sort_set(const struct rs_table *t, struct rs_set *s)
 	}
 	for (size_t i = 0; i < s->n_elems; i++) {
 		items[i].len = rs_elem_key(t, s, &s->elems[i], items[i].key);
+		sort_item_head(&items[i]);
 		items[i].prefix_len = s->elems[i].prefix_len;
 		items[i].idx = i;
 	}
@@ -426,6 +440,8 @@ static int elem_cmp(const void *a, const void *b, void *arg)
 
 	x.len = rs_elem_key(ctx->t, ctx->s, ea, x.key);
 	y.len = rs_elem_key(ctx->t, ctx->s, eb, y.key);
+	sort_item_head(&x);
+	sort_item_head(&y);
 	return sort_item_cmp(&x, &y);
 }
 
