@@ -125,13 +125,6 @@ static int add_set_msg(struct nlbatch *b, const struct rs_table *t, const struct
 	return r;
 }
 
-/*
- * Elements go into the batch a chunk at a time: a libnftnl element costs
- * several times its netlink bytes, and 178,000 of them held at once were
- * 40 MB of a cold load's peak.
- */
-#define ELEM_CHUNK 2048
-
 static int add_elem_chunk(struct nlbatch *b, const struct rs_table *t, const struct rs_set *s,
 			  const struct kv_elem **elems, size_t n, bool del, const char *what, size_t *base)
 {
@@ -162,7 +155,7 @@ static int add_elem_chunk(struct nlbatch *b, const struct rs_table *t, const str
 	return r;
 }
 
-/* Element messages for one set: additions from the desired side, or deletions by key. */
+/* Element messages for one set, in chunks: additions from the desired side, or deletions by key. */
 static int add_elems(struct nlbatch *b, struct apply_map *m, const struct rs_table *t, const struct rs_set *s,
 		     const struct kv_elem **elems, size_t n, bool del)
 {
@@ -173,8 +166,9 @@ static int add_elems(struct nlbatch *b, struct apply_map *m, const struct rs_tab
 	if (!n)
 		return 0;
 	snprintf(what, sizeof(what), "%s map '%s'", del ? "delete from" : "add to", s->name);
-	for (size_t i = 0; r == 0 && i < n; i += ELEM_CHUNK)
-		r = add_elem_chunk(b, t, s, elems + i, n - i < ELEM_CHUNK ? n - i : ELEM_CHUNK, del, what, &base);
+	for (size_t i = 0; r == 0 && i < n; i += NLBUILD_ELEM_CHUNK)
+		r = add_elem_chunk(b, t, s, elems + i, n - i < NLBUILD_ELEM_CHUNK ? n - i : NLBUILD_ELEM_CHUNK, del,
+				   what, &base);
 	if (r == 0)
 		r = remember(m, what, elems, n);
 	return r;

@@ -1024,26 +1024,28 @@ static const char *set_word(const struct rs_set *s)
 	return rs_set_kind_is_map(s->kind) ? "map" : "set";
 }
 
+/* The elements in chunks, each freed once serialised (see NLBUILD_ELEM_CHUNK). */
 static int add_set_elems(struct nlbatch *b, const struct rs_table *t, const struct rs_set *s)
 {
-	struct nftnl_set *ns;
 	char what[NLBATCH_TEXT_MAX];
 	size_t base = 0;
 	int ret = 0;
 
-	if (!s->n_elems)
-		return 0;
-	ns = nlbuild_set_ref(t, s);
-	if (!ns)
-		return -ENOMEM;
-	if (s->kind == RS_SET_PREFIX)
-		ret = add_leading_zero_end(ns, t, s);
-	for (size_t i = 0; i < s->n_elems && !ret; i++)
-		ret = nlbuild_set_add_elem(ns, t, s, &s->elems[i], false);
 	snprintf(what, sizeof(what), "%s '%s'", set_word(s), s->name);
-	if (!ret)
-		ret = nlbatch_add_setelems(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, ns, what, &base);
-	nftnl_set_free(ns);
+	for (size_t i = 0; i < s->n_elems && !ret; i += NLBUILD_ELEM_CHUNK) {
+		size_t end = s->n_elems - i < NLBUILD_ELEM_CHUNK ? s->n_elems : i + NLBUILD_ELEM_CHUNK;
+		struct nftnl_set *ns = nlbuild_set_ref(t, s);
+
+		if (!ns)
+			return -ENOMEM;
+		if (i == 0 && s->kind == RS_SET_PREFIX)
+			ret = add_leading_zero_end(ns, t, s);
+		for (size_t k = i; k < end && !ret; k++)
+			ret = nlbuild_set_add_elem(ns, t, s, &s->elems[k], false);
+		if (!ret)
+			ret = nlbatch_add_setelems(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, ns, what, &base);
+		nftnl_set_free(ns);
+	}
 	return ret;
 }
 

@@ -238,8 +238,12 @@ errors()
 	ip netns exec "$NS_B" "$RS_EQUIV" load >/dev/null || { check_fail "errors: first load"; return; }
 	listing "$NS_B" "$TMP/ip.B" || return
 	expect_refusal "goto to a missing chain" \
-		"kernel refused seq [0-9]+: map 'service-ips', element #[0-9]+ comment \"default/web:http cluster IP\": No such file or directory" \
+		"kernel refused seq [0-9]+: map 'service-ips', element #4 comment \"default/web:http external IP\": No such file or directory" \
 		--break goto
+	# Elements go in chunks of 2048: the index counts across them.
+	expect_refusal "goto to a missing chain, element 3004 of a bulk map" \
+		"kernel refused seq [0-9]+: map 'service-ips', element #3004 comment \"default/web:http external IP\": No such file or directory" \
+		--break goto --bulk 3000
 	expect_refusal "two refusals in one batch" \
 		"kernel refused seq [0-9]+: rule 1 of chain 'services', expression 4 \(lookup\): No such file or directory" \
 		--break goto --break lookup

@@ -11,6 +11,8 @@
 # read back through svcnat compile give the ruleset of the original manifests.
 # The last checks are about fields the output must keep: session affinity (describe and
 # -o json), traffic policies, source ranges, endpoint node names, and IPv6 endpoints.
+# Last, services.json (written by another thread while the ruleset compiles) is left
+# alone by a run with nothing to change, and replaced by a change.
 # Exit 0 pass, 1 fail, 77 skip.
 set -eu -o pipefail
 
@@ -275,4 +277,16 @@ orig=$(snh compile -f "$WORK/default.yaml" -f "$WORK/other.yaml" | body) || fail
 back=$(snh compile -f "$WORK/svc-all.json" -f "$WORK/ep-all.json" 2>&1 | body) ||
 	fail "compile of get -A -o json output failed: $back"
 same "the ruleset compiled from get -A -o json" "$orig" "$back"
+
+# services.json is staged and compared: one that comes out the same is left alone.
+log "services.json: kept by a run with nothing to change, replaced by a change"
+ino=$(stat -c %i "$STATE/services.json")
+out=$(snh apply -f "$WORK/default.yaml" -f "$WORK/other.yaml" 2>&1) || fail "no-op apply: $out"
+assert_match 'no changes' "$out" "the apply with nothing to change"
+[ "$(stat -c %i "$STATE/services.json")" = "$ino" ] || fail "a run with nothing to change rewrote services.json"
+sed 's/port: 8080}/port: 8081}/' "$WORK/default.yaml" >"$WORK/changed.yaml"
+out=$(snh apply -f "$WORK/changed.yaml" -f "$WORK/other.yaml" 2>&1) || fail "apply of a change: $out"
+[ "$(stat -c %i "$STATE/services.json")" != "$ino" ] || fail "a change left services.json as it was"
+assert_match '"port":8081' "$(cat "$STATE/services.json")" "services.json after the change"
+[ -z "$(find "$STATE" -name '*.tmp')" ] || fail "staged files left behind: $(find "$STATE" -name '*.tmp')"
 log "ok"

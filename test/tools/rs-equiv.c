@@ -14,7 +14,8 @@
  *   --family ip|ip6|both        table(s) to build (default ip)
  *   --bulk N                    N more services of 3 endpoints (multi-message element lists)
  *   --break goto|lookup         (load) make the kernel refuse: an element's goto to a
- *                               missing chain, and/or a rule's lookup of a missing set
+ *                               missing chain (the last of service-ips, named on
+ *                               stderr), and/or a rule's lookup of a missing set
  *   --genid current|stale       (load) guard the batch with the generation id
  *   --dry-run                   (load) no BATCH_END: the kernel checks, then aborts
  * exit: 0 ok, 1 failure, 2 usage, 3 the kernel refused the batch (errors on stderr)
@@ -594,11 +595,13 @@ static void break_ruleset(struct ruleset *rs, const struct opts *o)
 	struct rs_table *t = &rs->tables[0];
 
 	if (o->break_goto) {
+		/* The last: with --bulk, past the first chunk of elements. */
 		struct rs_set *s = rs_table_find_set(t, "service-ips");
+		struct rs_elem *e = &s->elems[s->n_elems - 1];
 
-		for (size_t i = 0; i < s->n_elems; i++)
-			if (s->elems[i].comment && !strcmp(s->elems[i].comment, "default/web:http cluster IP"))
-				s->elems[i].chain = "cluster-99";
+		e->chain = "cluster-99";
+		fprintf(stderr, "rs-equiv: broke map '%s' element #%zu comment \"%s\"\n", s->name, s->n_elems - 1,
+			e->comment);
 	}
 	if (o->break_lookup) {
 		struct rs_chain *c = rs_table_find_chain(t, "services");
