@@ -765,23 +765,15 @@ static int parse(struct jctx *j)
 }
 
 /*
- * A NUL ends no JSON text; said once, up front, it explains itself wherever it is.
- * Looked for a chunk at a time, each released when a stream allows it.
+ * A NUL ends no JSON text, so a text that parsed has none, and one that did
+ * not is searched for one afterwards: its first NUL, said instead of whatever
+ * the parser tripped on, explains itself wherever it is.  0 if there is none.
  */
-static int check_nul(const char *buf, size_t len, const char *name, struct diag *d,
-		     const struct tree_stream *stream)
+static int report_nul(const char *buf, size_t len, const char *name, struct diag *d)
 {
-	const size_t chunk = 4u << 20;
-	const char *nul = NULL;
+	const char *nul = memchr(buf, '\0', len);
 	struct loc loc;
 
-	for (size_t off = 0; !nul && off < len; off += chunk) {
-		size_t n = len - off < chunk ? len - off : chunk;
-
-		nul = memchr(buf + off, '\0', n);
-		if (stream && stream->release)
-			stream->release(stream->ctx, buf + off + n);
-	}
 	if (!nul)
 		return 0;
 	loc = tree_offset_loc(buf, len, (size_t)(nul - buf), name);
@@ -792,16 +784,15 @@ int tree_parse_json_stream(const char *buf, size_t len, const char *name, struct
 			   struct diag *d, struct doc **ret_docs, const struct tree_stream *stream)
 {
 	const unsigned char *text = (const unsigned char *)(buf ? buf : "");
-	struct jctx j = { .buf = text, .p = text, .end = text + (buf ? len : 0), .name = name, .d = d,
+	struct diag parser_diag;
+	struct jctx j = { .buf = text, .p = text, .end = text + (buf ? len : 0), .name = name, .d = &parser_diag,
 			  .line = 1, .line_start = text, .stream = stream && stream->item ? stream : NULL };
 	struct doc *doc;
 	int r = tree_check_size(len, name, d);
 
 	if (r < 0)
 		return r;
-	r = check_nul((const char *)j.buf, (size_t)(j.end - j.buf), name, d, j.stream);
-	if (r < 0)
-		return r;
+	diag_init(&parser_diag);
 	tree_builder_init(&j.tb, a, name);
 	arena_init(&j.item_arena);
 	tree_builder_init(&j.item_tb, &j.item_arena, name);
@@ -816,6 +807,13 @@ int tree_parse_json_stream(const char *buf, size_t len, const char *name, struct
 	free(j.scratch);
 	if (j.c_locale)
 		freelocale(j.c_locale);
+	if (r == -EINVAL && report_nul((const char *)text, (size_t)(j.end - text), name, d) < 0) {
+		diag_free(&parser_diag);
+		return r;
+	}
+	if (diag_move(d, &parser_diag) < 0)
+		r = -ENOMEM;
+	diag_free(&parser_diag);
 	if (r < 0)
 		return r;
 	doc = arena_alloc(a, sizeof(*doc));

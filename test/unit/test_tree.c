@@ -737,6 +737,37 @@ START_TEST(json_string_word_scan)
 }
 END_TEST
 
+/*
+ * A NUL byte is reported as such, at its place, whatever the parser tripped
+ * on first (a NUL inside a literal, after a duplicate key), and as the only
+ * error of its file.
+ */
+START_TEST(json_nul_byte_anywhere)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		uint32_t line, col;
+	} cases[] = {
+#define NUL_CASE(text, line, col) { text, sizeof(text) - 1, line, col }
+		NUL_CASE("{\"a\": tr\0ue}", 1, 9),
+		NUL_CASE("{\"a\": 1, \"a\": 2,\n \"b\": \"x\0\"}", 2, 9),
+		NUL_CASE("{\"a\": 1}\n\0", 2, 1),
+		NUL_CASE("\0{}", 1, 1),
+		NUL_CASE("{\"a\": \"x\"} {\0", 1, 13),
+#undef NUL_CASE
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_error(parse_json_n(cases[i].text, cases[i].len), cases[i].line, cases[i].col,
+			     "invalid JSON: found a NUL byte, expected text");
+		ck_assert_uint_eq(P.d.n, 1);
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
 START_TEST(json_syntax_error)
 {
 	assert_error(parse_json("{\n  \"a\": 1,\n  \"b\": }\n"), 3, 8, "invalid JSON: found '}', expected a value");
@@ -1210,6 +1241,7 @@ static Suite *tree_suite(void)
 	tcase_add_test(json, json_values);
 	tcase_add_test(json, json_string_word_scan);
 	tcase_add_test(json, json_syntax_error);
+	tcase_add_test(json, json_nul_byte_anywhere);
 	tcase_add_test(json, json_duplicate_key);
 	tcase_add_test(json, json_nul_byte);
 	tcase_add_test(json, json_invalid_utf8);
