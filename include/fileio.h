@@ -43,13 +43,13 @@ struct staged_file {
 int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool durable,
 	       struct staged_file *ret);
 /*
- * The same, with the content written by write(f, ctx) straight into the
+ * The same, with the content written by writer(f, ctx) straight into the
  * temporary file (a large record need not be held in memory whole), and
- * compared with path afterwards.  write returns 0 or a negative errno, which
+ * compared with path afterwards.  writer returns 0 or a negative errno, which
  * file_stage_stream returns.
  */
 typedef int (*file_writer)(FILE *f, const void *ctx);
-int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer write, const void *ctx,
+int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer writer, const void *ctx,
 		      struct staged_file *ret);
 int file_commit(struct staged_file *s);
 void file_discard(struct staged_file *s);

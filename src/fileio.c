@@ -174,7 +174,7 @@ int file_stage(const char *path, const void *data, size_t len, mode_t mode, bool
 	return r;
 }
 
-int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer write, const void *ctx,
+int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer writer, const void *ctx,
 		      struct staged_file *ret)
 {
 	int fd = open_staged(path, mode, durable, ret), r;
@@ -189,7 +189,7 @@ int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer w
 		return -ENOMEM;
 	}
 	setvbuf(f, NULL, _IOFBF, 256 * 1024);
-	r = write(f, ctx);
+	r = writer(f, ctx);
 	if (fflush(f) != 0 && r == 0)
 		r = -errno;
 	if (r == 0 && durable && fsync(fd) < 0)

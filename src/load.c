@@ -96,9 +96,7 @@ static void release_text(void *ctx, const char *upto)
 	if (!s->map)
 		return;
 	off = (size_t)(upto - s->map) & ~(page - 1);
-	if (off < s->released)
-		s->released = 0;	/* a new pass over the text (the NUL check came first) */
-	if (off < s->released + (4u << 20))
+	if (off < s->released + (4u << 20))	/* also never behind what was given back */
 		return;
 	madvise((char *)s->map + s->released, off - s->released, MADV_DONTNEED);
 	s->released = off;
