@@ -53,9 +53,23 @@ struct records {
 	struct staging snapshot, cache;
 };
 
+/*
+ * The record of the last apply, read on another core while the manifests are
+ * parsed.  It holds what the kernel holds only while the generation is the
+ * one it was written for: read_current checks that again before taking it.
+ */
+struct preload {
+	pthread_t thread;
+	bool running;
+	const char *dir;
+	struct cache_key key;
+	struct kview *view;	/* NULL: no record for key */
+};
+
 struct apply_run {
 	struct options *o;
 	const struct model *model;
+	struct preload preload;
 	struct records rec;
 	struct mnl_socket *nl;
 	struct kview *want;
@@ -91,6 +105,44 @@ static int report_kernel_error(const struct options *o, const struct nlbatch *b,
  * What the kernel holds: the cache of the last apply when it is provably
  * still true (same boot, netns and generation), else a netlink dump.
  */
+static void *load_record(void *arg)
+{
+	struct preload *p = arg;
+
+	if (cache_load(p->dir, &p->key, &p->view) < 0)
+		p->view = NULL;
+	return NULL;
+}
+
+static void preload_start(struct apply_run *x)
+{
+	struct preload *p = &x->preload;
+	uint32_t genid;
+
+	p->dir = x->o->config.state_dir;
+	if (x->o->full || nl_get_genid(x->nl, &genid) < 0 || cache_key_get(x->nl, genid, &p->key) < 0)
+		return;
+	p->running = pthread_create(&p->thread, NULL, load_record, p) == 0;
+}
+
+/* The preloaded view if it was read for key (NULL: none, which discards it); taken once. */
+static struct kview *preload_take(struct preload *p, const struct cache_key *key)
+{
+	struct kview *v;
+
+	if (!p->running)
+		return NULL;
+	pthread_join(p->thread, NULL);
+	p->running = false;
+	v = p->view;
+	p->view = NULL;
+	if (v && (!key || memcmp(&p->key, key, sizeof(*key)))) {
+		kview_free(v);
+		v = NULL;
+	}
+	return v;
+}
+
 static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_genid)
 {
 	struct cache_key key;
@@ -98,12 +150,15 @@ static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_g
 	int r = nl_get_genid(x->nl, &genid);
 
 	x->from_cache = false;
-	if (r == 0 && !x->o->full && cache_key_get(x->nl, genid, &key) == 0 &&
-	    cache_load(x->o->config.state_dir, &key, ret) == 0) {
-		x->from_cache = true;
-		*ret_genid = genid;
-		return 0;
+	if (r == 0 && !x->o->full && cache_key_get(x->nl, genid, &key) == 0) {
+		*ret = preload_take(&x->preload, &key);
+		if (*ret || cache_load(x->o->config.state_dir, &key, ret) == 0) {
+			x->from_cache = true;
+			*ret_genid = genid;
+			return 0;
+		}
 	}
+	preload_take(&x->preload, NULL);
 	return kstate_dump(x->nl, x->want, ret, ret_genid);
 }
 
@@ -390,7 +445,7 @@ static void save_state(const struct options *o, struct pipeline *p, struct stagi
 
 static int apply_with_retries(struct apply_run *x)
 {
-	int r = nl_socket_open(&x->nl);
+	int r = x->nl ? 0 : nl_socket_open(&x->nl);
 
 	if (r < 0) {
 		cli_log(x->o, DIAG_ERROR, "cannot open a netlink socket: %s", strerror(-r));
@@ -421,6 +476,8 @@ int cmd_apply(struct options *o, struct diag *d)
 		/* Under the lock no other run is writing: what is staged was left by a killed one. */
 		file_remove_stale(o->config.state_dir);
 	}
+	if (nl_socket_open(&x.nl) == 0)
+		preload_start(&x);
 	r = apply_pipeline(&x, &p, d);
 	if (r == EXIT_OK)
 		r = apply_with_retries(&x);
@@ -429,6 +486,7 @@ int cmd_apply(struct options *o, struct diag *d)
 		print_summary(&x);
 	}
 	records_discard(&x.rec);
+	preload_take(&x.preload, NULL);
 	if (r == EXIT_OK && x.skipped) {
 		cli_log(o, DIAG_ERROR, "%zu error%s: the invalid objects were skipped, the rest is applied (--skip-invalid)",
 			x.skipped, x.skipped == 1 ? "" : "s");
