@@ -251,6 +251,14 @@ static int cmp_elems(const void *a, const void *b)
 	return kv_elem_cmp_key(a, b);
 }
 
+static bool is_sorted(const struct kv_elem *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp_elems(&v[i - 1], &v[i]) > 0)
+			return false;
+	return true;
+}
+
 static int view_set(struct kview *v, const struct rs_table *t, const struct rs_set *s, struct kv_set *ret)
 {
 	struct nftnl_set *ns = nlbuild_set(t, s);
@@ -283,8 +291,8 @@ static int view_set(struct kview *v, const struct rs_table *t, const struct rs_s
 		k->src = e;
 	}
 	ret->n_elems = s->n_elems;
-	/* The compiler's order already is key order; sort anyway, the merge depends on it. */
-	if (ret->n_elems > 1)
+	/* The compiler's order already is key order (ruleset_sort): checked, since the merge depends on it. */
+	if (!is_sorted(ret->elems, ret->n_elems))
 		qsort(ret->elems, ret->n_elems, sizeof(*ret->elems), cmp_elems);
 	return 0;
 }

@@ -362,19 +362,25 @@ size_t rs_elem_key_end(const struct rs_table *t, const struct rs_elem *e, uint8_
 }
 
 struct sort_item {
-	uint64_t head;		/* the key's first 8 bytes, big-endian, zero-padded: most comparisons end here */
+	uint64_t head[2];	/* the key's first 16 bytes, big-endian, zero-padded: most comparisons end here */
 	uint8_t key[RS_KEY_MAX];
 	size_t len;
 	uint8_t prefix_len;
 	size_t idx;
 };
 
-/* Zero padding orders a shorter key first, as the memcmp-then-length order below does. */
+/*
+ * Backend keys share their first 8 bytes (address, protocol) ten at a time,
+ * so two words.  Zero padding orders a shorter key first, as the
+ * memcmp-then-length order below does.
+ */
 static void sort_item_head(struct sort_item *x)
 {
-	x->head = 0;
-	for (size_t i = 0; i < 8; i++)
-		x->head = x->head << 8 | (i < x->len ? x->key[i] : 0);
+	for (size_t w = 0; w < 2; w++) {
+		x->head[w] = 0;
+		for (size_t i = 8 * w; i < 8 * w + 8; i++)
+			x->head[w] = x->head[w] << 8 | (i < x->len ? x->key[i] : 0);
+	}
 }
 
 static int sort_item_cmp(const void *a, const void *b)
@@ -383,8 +389,9 @@ static int sort_item_cmp(const void *a, const void *b)
 	size_t n = x->len < y->len ? x->len : y->len;
 	int c;
 
-	if (x->head != y->head)
-		return x->head < y->head ? -1 : 1;
+	for (size_t w = 0; w < 2; w++)
+		if (x->head[w] != y->head[w])
+			return x->head[w] < y->head[w] ? -1 : 1;
 	c = memcmp(x->key, y->key, n);
 
 	if (c)
