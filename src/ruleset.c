@@ -361,72 +361,78 @@ size_t rs_elem_key_end(const struct rs_table *t, const struct rs_elem *e, uint8_
 	}
 }
 
-struct sort_item {
-	uint64_t head[2];	/* the key's first 16 bytes, big-endian, zero-padded: most comparisons end here */
-	uint8_t key[RS_KEY_MAX];
-	size_t len;
-	uint8_t prefix_len;
-	size_t idx;
-};
-
-/*
- * Backend keys share their first 8 bytes (address, protocol) ten at a time,
- * so two words.  Zero padding orders a shorter key first, as the
- * memcmp-then-length order below does.
- */
-static void sort_item_head(struct sort_item *x)
+/* The element order: key bytes, then the shorter key, then the shorter prefix. */
+static int cmp_keys(const uint8_t *ka, size_t la, uint8_t pa, const uint8_t *kb, size_t lb, uint8_t pb)
 {
-	for (size_t w = 0; w < 2; w++) {
-		x->head[w] = 0;
-		for (size_t i = 8 * w; i < 8 * w + 8; i++)
-			x->head[w] = x->head[w] << 8 | (i < x->len ? x->key[i] : 0);
-	}
+	int c = memcmp(ka, kb, la < lb ? la : lb);
+
+	if (c)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return pa < pb ? -1 : pa > pb;
 }
 
-static int sort_item_cmp(const void *a, const void *b)
+/*
+ * 24 bytes, so that qsort moves the items themselves (it sorts pointers to
+ * anything larger than 32): the key's first 16 bytes as two big-endian
+ * words, zero-padded, decide almost every comparison (a service's backend
+ * keys share the first 8: address and protocol); the whole key is looked
+ * up only for a tie.  Zero padding orders a shorter key first, as cmp_keys.
+ */
+struct sort_item {
+	uint64_t head[2];
+	uint32_t idx;
+	uint8_t len;
+	uint8_t prefix_len;
+};
+_Static_assert(sizeof(struct sort_item) <= 32, "qsort moves items of up to 32 bytes directly");
+
+static int sort_item_cmp(const void *a, const void *b, void *keys)
 {
 	const struct sort_item *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
+	const uint8_t (*k)[RS_KEY_MAX] = keys;
 	int c;
 
 	for (size_t w = 0; w < 2; w++)
 		if (x->head[w] != y->head[w])
 			return x->head[w] < y->head[w] ? -1 : 1;
-	c = memcmp(x->key, y->key, n);
-
-	if (c)
-		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	if (x->prefix_len != y->prefix_len)
-		return x->prefix_len < y->prefix_len ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	c = cmp_keys(k[x->idx], x->len, x->prefix_len, k[y->idx], y->len, y->prefix_len);
+	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 /* Keys computed once per element, sorted, then the elements permuted: 0 or -ENOMEM. */
 static int sort_set(const struct rs_table *t, struct rs_set *s)
 {
+	uint8_t (*keys)[RS_KEY_MAX];
 	struct sort_item *items;
 	struct rs_elem *sorted;
 
 	if (s->n_elems < 2)
 		return 0;
-	items = calloc(s->n_elems, sizeof(*items));
-	sorted = calloc(s->n_elems, sizeof(*sorted));
-	if (!items || !sorted) {
+	if (s->n_elems > UINT32_MAX)
+		return -ENOMEM;
+	keys = malloc(s->n_elems * sizeof(*keys));
+	items = malloc(s->n_elems * sizeof(*items));
+	sorted = malloc(s->n_elems * sizeof(*sorted));
+	if (!keys || !items || !sorted) {
+		free(keys);
 		free(items);
 		free(sorted);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s->n_elems; i++) {
-		items[i].len = rs_elem_key(t, s, &s->elems[i], items[i].key);
-		sort_item_head(&items[i]);
-		items[i].prefix_len = s->elems[i].prefix_len;
-		items[i].idx = i;
+		struct sort_item *x = &items[i];
+
+		*x = (struct sort_item){ .idx = (uint32_t)i, .prefix_len = s->elems[i].prefix_len };
+		x->len = (uint8_t)rs_elem_key(t, s, &s->elems[i], keys[i]);
+		for (size_t b = 0; b < 16; b++)
+			x->head[b / 8] = x->head[b / 8] << 8 | (b < x->len ? keys[i][b] : 0);
 	}
-	qsort(items, s->n_elems, sizeof(*items), sort_item_cmp);
+	qsort_r(items, s->n_elems, sizeof(*items), sort_item_cmp, keys);
 	for (size_t i = 0; i < s->n_elems; i++)
 		sorted[i] = s->elems[items[i].idx];
+	free(keys);
 	free(items);
 	free(s->elems);
 	s->elems = sorted;
@@ -443,13 +449,10 @@ static int elem_cmp(const void *a, const void *b, void *arg)
 {
 	const struct sort_ctx *ctx = arg;
 	const struct rs_elem *ea = a, *eb = b;
-	struct sort_item x = { .prefix_len = ea->prefix_len }, y = { .prefix_len = eb->prefix_len };
+	uint8_t ka[RS_KEY_MAX], kb[RS_KEY_MAX];
+	size_t la = rs_elem_key(ctx->t, ctx->s, ea, ka), lb = rs_elem_key(ctx->t, ctx->s, eb, kb);
 
-	x.len = rs_elem_key(ctx->t, ctx->s, ea, x.key);
-	y.len = rs_elem_key(ctx->t, ctx->s, eb, y.key);
-	sort_item_head(&x);
-	sort_item_head(&y);
-	return sort_item_cmp(&x, &y);
+	return cmp_keys(ka, la, ea->prefix_len, kb, lb, eb->prefix_len);
 }
 
 /* The fallback when memory for the fast path is short: keys recomputed per comparison. */
