@@ -333,8 +333,9 @@ static int apply_once(struct apply_run *x)
 		r = report_kernel_error(x->o, b, map);
 		goto out;
 	}
-	remember_applied(x, genid + 1 ? genid + 1 : 1);
+	/* While the cache is still being written on the other core. */
 	flush_stale_udp(x);
+	remember_applied(x, genid + 1 ? genid + 1 : 1);
 out:
 	apply_map_free(map);
 	nlbatch_free(b);
