@@ -19,6 +19,10 @@ void arena_init(struct arena *a);
 void arena_free(struct arena *a);
 /* Zeroed memory, aligned for any type; NULL only on out-of-memory. */
 void *arena_alloc(struct arena *a, size_t size);
+/* Zeroed bytes without alignment, packed: for many short byte strings (set keys). */
+void *arena_alloc_bytes(struct arena *a, size_t size);
+/* A copy of len bytes at p (packed, as arena_alloc_bytes); NULL only on out-of-memory. */
+void *arena_memdup(struct arena *a, const void *p, size_t len);
 /*
  * Takes back everything handed out, keeping the newest block (zeroed again) for
  * what comes next: a parser's scratch space, reused for each item of a stream.

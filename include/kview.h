@@ -25,8 +25,8 @@ struct nftnl_rule;
 struct nftnl_table;
 
 struct kv_elem {
-	uint8_t key[RS_KEY_MAX];
-	uint8_t data[RS_KEY_MAX];
+	const uint8_t *key;	/* in the view's arena: a view of 180,000 elements holds no room it does not use */
+	const uint8_t *data;
 	uint8_t key_len;
 	uint8_t data_len;	/* 0 for verdict maps and plain sets */
 	int32_t verdict;	/* NFT_GOTO, NFT_JUMP, NF_DROP...; 0 when data_len or a plain set */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,23 +63,44 @@ static struct arena_block *arena_grow(struct arena *a, size_t need)
 	return b;
 }
 
-void *arena_alloc(struct arena *a, size_t size)
+/* size bytes at an offset that is a multiple of align (a power of two). */
+static void *alloc_at(struct arena *a, size_t size, size_t align)
 {
 	struct arena_block *b = a->head;
-	size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
 	void *p;
 
-	if (rounded < size)
+	if (size > SIZE_MAX / 2)
 		return NULL;
-	if (!b || b->size - b->used < rounded) {
-		b = arena_grow(a, rounded);
+	if (!b || at > b->size || b->size - at < size) {
+		b = arena_grow(a, size);	/* empty, and its data aligned for any type */
 		if (!b)
 			return NULL;
+		at = 0;
 	}
-	p = b->data + b->used;
-	b->used += rounded;
-	a->used_total += rounded;
+	p = b->data + at;
+	a->used_total += at + size - b->used;
+	b->used = at + size;
 	return p;	/* zero: blocks are calloc'd and nothing is handed out twice */
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	return alloc_at(a, size, ARENA_ALIGN);
+}
+
+void *arena_alloc_bytes(struct arena *a, size_t size)
+{
+	return alloc_at(a, size, 1);
+}
+
+void *arena_memdup(struct arena *a, const void *p, size_t len)
+{
+	void *q = arena_alloc_bytes(a, len);
+
+	if (q && len)
+		memcpy(q, p, len);
+	return q;
 }
 
 void arena_reset(struct arena *a)

@@ -247,8 +247,12 @@ static void get_elem(struct reader *r, struct kv_elem *e)
 		r->bad = true;
 		return;
 	}
-	memcpy(e->key, r->p, e->key_len);
-	memcpy(e->data, r->p + e->key_len, e->data_len);
+	e->key = arena_memdup(r->a, r->p, e->key_len);
+	e->data = arena_memdup(r->a, r->p + e->key_len, e->data_len);
+	if (!e->key || !e->data) {
+		r->bad = true;
+		return;
+	}
 	r->p += e->key_len + e->data_len;
 	e->verdict = (int32_t)get_u32(r);
 	e->chain = get_str(r);

@@ -179,10 +179,12 @@ int kv_elem_from_nftnl(struct arena *a, struct nftnl_set_elem *n, struct kv_elem
 	uint32_t len = 0;
 	const void *p = nftnl_set_elem_get(n, NFTNL_SET_ELEM_KEY, &len);
 
-	*k = (struct kv_elem){ 0 };
+	*k = (struct kv_elem){ .data = (const uint8_t *)"" };
 	if (!p || len > RS_KEY_MAX)
 		return -EPROTO;
-	memcpy(k->key, p, len);
+	k->key = arena_memdup(a, p, len);
+	if (!k->key)
+		return -ENOMEM;
 	k->key_len = (uint8_t)len;
 	if (nftnl_set_elem_is_set(n, NFTNL_SET_ELEM_VERDICT)) {
 		k->has_verdict = true;
@@ -190,7 +192,9 @@ int kv_elem_from_nftnl(struct arena *a, struct nftnl_set_elem *n, struct kv_elem
 		if (nftnl_set_elem_is_set(n, NFTNL_SET_ELEM_CHAIN))
 			k->chain = arena_strdup(a, nftnl_set_elem_get_str(n, NFTNL_SET_ELEM_CHAIN));
 	} else if ((p = nftnl_set_elem_get(n, NFTNL_SET_ELEM_DATA, &len)) && len <= RS_KEY_MAX) {
-		memcpy(k->data, p, len);
+		k->data = arena_memdup(a, p, len);
+		if (!k->data)
+			return -ENOMEM;
 		k->data_len = (uint8_t)len;
 	}
 	p = nftnl_set_elem_get(n, NFTNL_SET_ELEM_USERDATA, &len);

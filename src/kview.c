@@ -277,8 +277,10 @@ static int view_set(struct kview *v, const struct rs_table *t, const struct rs_s
 		const struct rs_elem *e = &s->elems[i];
 		struct kv_elem *k = &ret->elems[i];
 
-		k->key_len = (uint8_t)rs_elem_key(t, s, e, k->key);
-		k->data_len = (uint8_t)rs_elem_data(t, s, e, k->data);
+		uint8_t key[RS_KEY_MAX], data[RS_KEY_MAX];
+
+		k->key_len = (uint8_t)rs_elem_key(t, s, e, key);
+		k->data_len = (uint8_t)rs_elem_data(t, s, e, data);
 		if (e->verdict != RS_VERDICT_NONE) {
 			k->has_verdict = true;
 			k->verdict = e->verdict == RS_VERDICT_GOTO ? NFT_GOTO : e->verdict == RS_VERDICT_JUMP ? NFT_JUMP :
@@ -286,6 +288,10 @@ static int view_set(struct kview *v, const struct rs_table *t, const struct rs_s
 				     NF_ACCEPT;
 			k->data_len = 0;
 		}
+		k->key = arena_memdup(&v->arena, key, k->key_len);
+		k->data = arena_memdup(&v->arena, data, k->data_len);
+		if (!k->key || !k->data)
+			return -ENOMEM;
 		k->chain = e->chain;
 		k->comment = e->comment;
 		k->src = e;

@@ -1195,6 +1195,33 @@ START_TEST(offsets)
 }
 END_TEST
 
+/* Packed byte strings and aligned objects share blocks; both come zeroed, and big ones get blocks of their own. */
+START_TEST(arena_packed_and_aligned)
+{
+	struct arena a;
+	unsigned char *big;
+
+	arena_init(&a);
+	for (size_t i = 0; i < 20000; i++) {
+		unsigned char key[7] = { (unsigned char)i, (unsigned char)(i >> 8), 1, 2, 3, 4, 5 };
+		const unsigned char *k = arena_memdup(&a, key, 1 + i % 7);
+		uint64_t *word = arena_alloc(&a, sizeof(*word) * (1 + i % 3));
+
+		ck_assert_ptr_nonnull(k);
+		ck_assert_ptr_nonnull(word);
+		ck_assert_mem_eq(k, key, 1 + i % 7);
+		ck_assert_uint_eq((uintptr_t)word % 16, 0);
+		ck_assert_uint_eq(word[0], 0);
+		word[0] = i;
+	}
+	big = arena_alloc_bytes(&a, 5u << 20);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_uint_eq(big[0] | big[(5u << 20) - 1], 0);
+	ck_assert_ptr_nonnull(arena_memdup(&a, "", 0));
+	arena_free(&a);
+}
+END_TEST
+
 static Suite *tree_suite(void)
 {
 	Suite *s = suite_create("tree");
@@ -1256,6 +1283,7 @@ static Suite *tree_suite(void)
 	tcase_add_test(json, json_many_keys);
 	tcase_add_test(json, json_long_line);
 	tcase_add_test(limits, json_object_depth_limit);
+	tcase_add_test(misc, arena_packed_and_aligned);
 	tcase_add_test(misc, shared_strings);
 	tcase_add_test(misc, node_loc_outside_a_parser);
 	tcase_add_test(misc, dispatch);
