@@ -101,10 +101,6 @@ static int report_kernel_error(const struct options *o, const struct nlbatch *b,
 	return EXIT_KERNEL;
 }
 
-/*
- * What the kernel holds: the cache of the last apply when it is provably
- * still true (same boot, netns and generation), else a netlink dump.
- */
 static void *load_record(void *arg)
 {
 	struct preload *p = arg;
@@ -143,6 +139,10 @@ static struct kview *preload_take(struct preload *p, const struct cache_key *key
 	return v;
 }
 
+/*
+ * What the kernel holds: the cache of the last apply when it is provably
+ * still true (same boot, netns and generation), else a netlink dump.
+ */
 static int read_current(struct apply_run *x, struct kview **ret, uint32_t *ret_genid)
 {
 	struct cache_key key;

@@ -276,7 +276,6 @@ static int view_set(struct kview *v, const struct rs_table *t, const struct rs_s
 	for (size_t i = 0; i < s->n_elems; i++) {
 		const struct rs_elem *e = &s->elems[i];
 		struct kv_elem *k = &ret->elems[i];
-
 		uint8_t key[RS_KEY_MAX], data[RS_KEY_MAX];
 
 		k->key_len = (uint8_t)rs_elem_key(t, s, e, key);
