@@ -203,7 +203,7 @@ static void staging_discard(struct staging *st)
 /* The model is final once validated, and compiling only reads it. */
 static void records_start_snapshot(struct apply_run *x)
 {
-	x->rec = (struct records){ .dir = x->o->config.state_dir, .model = x->model };
+	x->rec.model = x->model;
 	staging_start(&x->rec.snapshot, stage_snapshot, &x->rec);
 }
 
@@ -212,7 +212,6 @@ static void records_start_cache(struct apply_run *x, uint32_t genid)
 {
 	struct records *rec = &x->rec;
 
-	rec->dir = x->o->config.state_dir;
 	rec->want = x->want;
 	if (cache_key_get(x->nl, genid + 1 ? genid + 1 : 1, &rec->key) == 0)
 		staging_start(&rec->cache, stage_cache, rec);
@@ -465,7 +464,8 @@ static int apply_with_retries(struct apply_run *x)
 
 int cmd_apply(struct options *o, struct diag *d)
 {
-	struct apply_run x = { .o = o, .start = cli_now_ms() };
+	/* rec.dir is set once, here: the records threads read it. */
+	struct apply_run x = { .o = o, .start = cli_now_ms(), .rec.dir = o->config.state_dir };
 	struct pipeline p = { 0 };
 	int lock = -1, r;
 
