@@ -24,6 +24,11 @@ int addr_parse(const char *s, struct addr *ret);
 /* "10.96.0.0/12"; the host bits must be zero. */
 int prefix_parse(const char *s, struct addr *ret, uint8_t *ret_len);
 const char *addr_to_str(const struct addr *a, char buf[static ADDR_STRLEN]);
+/*
+ * v in decimal at p, without a NUL (at most 20 bytes); returns the end.  For
+ * text made on hot paths (addresses, ports, field paths) without printf.
+ */
+char *put_decimal(char *p, uint64_t v);
 #define ADDR_PORT_STRLEN (ADDR_STRLEN + 8)
 /* "198.51.100.7:8080", or "[2001:db8::7]:8080". */
 const char *addr_port_to_str(const struct addr *a, uint16_t port, char buf[static ADDR_PORT_STRLEN]);

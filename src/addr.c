@@ -66,10 +66,9 @@ int prefix_parse(const char *s, struct addr *ret, uint8_t *ret_len)
 	return 0;
 }
 
-/* Decimal digits of v at p; returns the end.  glibc's inet_ntop goes through sprintf. */
-static char *put_decimal(char *p, unsigned v)
+char *put_decimal(char *p, uint64_t v)
 {
-	char tmp[10];
+	char tmp[20];
 	size_t n = 0;
 
 	do
@@ -80,6 +79,7 @@ static char *put_decimal(char *p, unsigned v)
 	return p;
 }
 
+/* By hand: glibc's inet_ntop goes through sprintf. */
 const char *addr_to_str(const struct addr *a, char buf[static ADDR_STRLEN])
 {
 	char *p = buf;

@@ -951,11 +951,12 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct compile_stats stats = { 0 };
 	struct ruleset *rs = ruleset_new();
+	bool node_hosts_endpoints = hosts_endpoints(m, c->hostname);
 	int r = rs ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < 2; i++) {
 		struct compile_ctx x = { .m = m, .c = c, .rs = rs, .family = families[i], .stats = &stats,
-					 .node_hosts_endpoints = hosts_endpoints(m, c->hostname) };
+					 .node_hosts_endpoints = node_hosts_endpoints };
 
 		if (model_uses_family(m, c, families[i]))
 			r = compile_family(&x);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,26 +76,28 @@ bool file_equals(const char *path, const void *data, size_t len)
 	return same && off == len;
 }
 
-/* Whether the files at a and b hold the same bytes (false when either cannot be read). */
-static bool files_equal(const char *a, const char *b)
+/* Whether path holds what the file at staged holds (false when either cannot be read). */
+static bool file_equals_file(const char *path, const char *staged)
 {
-	enum { CHUNK = 65536 };
-	int fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char *buf = malloc(2 * CHUNK);
-	bool same = fa >= 0 && fb >= 0 && buf;
+	int fd = open(staged, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	size_t len;
+	void *map;
+	bool same;
 
-	while (same) {
-		ssize_t na = read(fa, buf, CHUNK), nb = read(fb, buf + CHUNK, na > 0 ? (size_t)na : 1);
-
-		same = na >= 0 && na == nb && !memcmp(buf, buf + CHUNK, (size_t)(na > 0 ? na : 0));
-		if (na <= 0)
-			break;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return false;
 	}
-	free(buf);
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
+	len = (size_t)st.st_size;
+	map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (map == MAP_FAILED)
+		return false;
+	same = file_equals(path, len ? map : "", len);
+	if (len)
+		munmap(map, len);
 	return same;
 }
 
@@ -198,7 +201,7 @@ int file_stage_stream(const char *path, mode_t mode, bool durable, file_writer w
 		r = -errno;
 	if (r < 0) {
 		file_discard(ret);
-	} else if (files_equal(ret->tmp, path)) {
+	} else if (file_equals_file(path, ret->tmp)) {
 		/* Unchanged: leave the file (and its time stamps) alone. */
 		unlink(ret->tmp);
 		free(ret->tmp);

@@ -88,19 +88,16 @@ static const char *kind_of(enum node_type t)
  */
 static const char *index_path(char *buf, size_t size, const char *a, const char *b, size_t i)
 {
-	char digits[24], *d = digits + sizeof(digits);
+	char digits[21];
 	const char *parts[6];
 	size_t n = 0;
 
-	*--d = '\0';
-	do
-		*--d = (char)('0' + i % 10);
-	while ((i /= 10));
+	*put_decimal(digits, i) = '\0';
 	parts[0] = a;
 	parts[1] = b ? "." : "";
 	parts[2] = b ? b : "";
 	parts[3] = "[";
-	parts[4] = d;
+	parts[4] = digits;
 	parts[5] = "]";
 	for (size_t k = 0; k < 6; k++)
 		for (const char *c = parts[k]; *c && n + 1 < size; c++)

@@ -26,12 +26,9 @@
 
 static void put_uint(FILE *f, unsigned v)
 {
-	char buf[12], *p = buf + sizeof(buf);
+	char buf[20];
 
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+	fwrite(buf, 1, (size_t)(put_decimal(buf, v) - buf), f);
 }
 static bool json_plain(unsigned char c)
 {
