@@ -93,12 +93,18 @@ lock_intervals()
 
 	for k in "$@"; do
 		if [ -n "$STRACE" ]; then
-			# "T flock(3, LOCK_EX) = 0 <D>": taken at T + D; let go by the last close(3)
-			# (or at the exit).
+			# "T flock(3, LOCK_EX) = 0 <D>": taken by the time of the next traced call
+			# (the closedir of the stale-file sweep; T + D as a fallback); let go by the
+			# last close(3) (or at the exit). Not T + D: T is wall-clock time and D a
+			# monotonic duration, so after a long wait under a slewed clock T + D can fall
+			# microseconds before the previous holder's close (a CI run failed so). Both
+			# times compared are now strace's wall-clock stamps, taken before the release
+			# and after the acquisition, so a slew cannot reorder them.
 			# (-f: "PID TIME CALL...")
 			read -r acq rel < <(awk '
+				next_call { acq = $2; next_call = 0 }
 				$3 ~ /^flock\(/ && / = 0 </ {
-					d = $NF; gsub(/[<>]/, "", d); acq = $2 + d
+					d = $NF; gsub(/[<>]/, "", d); acq = $2 + d; next_call = 1
 					fd = $3; sub(/^flock\(/, "", fd); sub(/,$/, "", fd)
 				}
 				fd != "" && $3 == "close(" fd ")" { rel = $2 }
