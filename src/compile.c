@@ -29,13 +29,21 @@
 #define SET_NODEPORT_TRAFFIC "nodeport-traffic"
 #define SET_NODEPORTS "nodeports"
 #define SET_FIREWALL_IPS "firewall-ips"
+#define SET_SC_IPS "short-circuit-ips"
+#define SET_SC_NODEPORTS "short-circuit-nodeports"
+#define SET_SC_BACKENDS "short-circuit-backends"
+#define SET_SC_NODEPORT_BACKENDS "short-circuit-nodeport-backends"
+#define CHAIN_SHORT_CIRCUIT "short-circuit"
 #define CHAIN_FIREWALL "firewall-check"
 #define CHAIN_REJECT "reject-chain"
 
 /*
  * How traffic reached a service port, which decides the endpoints it may use
  * (traffic policies), whether it is masqueraded, and its chain: the *_LOCAL
- * kinds (externalTrafficPolicy: Local) keep the client's address.
+ * kinds (externalTrafficPolicy: Local) keep the client's address.  The
+ * SHORT_CIRCUIT kinds are the same ports reached from a pod or from the node
+ * itself, which kube-proxy sends to every endpoint whatever the policy: such a
+ * client is inside the cluster, and a Local policy is about outside clients.
  */
 enum frontend {
 	FRONT_CLUSTER,
@@ -43,10 +51,13 @@ enum frontend {
 	FRONT_NODEPORT,
 	FRONT_EXTERNAL_LOCAL,
 	FRONT_NODEPORT_LOCAL,
+	FRONT_SHORT_CIRCUIT,
+	FRONT_SHORT_CIRCUIT_NODEPORT,
 	N_FRONTENDS,
 };
 
-static const char *const front_chain[] = { "cluster", "external", "nodeport", "external-local", "nodeport-local" };
+static const char *const front_chain[] = { "cluster", "external", "nodeport", "external-local", "nodeport-local",
+					   "short-circuit", "short-circuit-nodeport" };
 
 /* A service port with session affinity, whose chains and sets are emitted after the services. */
 struct affinity_job {
@@ -68,6 +79,7 @@ struct compile_ctx {
 	struct rs_set *service_ips, *service_nodeports, *backends, *nodeport_backends;
 	struct rs_set *no_ep_services, *no_ep_nodeports, *cluster_ips, *hairpin;
 	struct rs_set *service_traffic, *nodeport_traffic, *nodeports, *firewall_ips;
+	struct rs_set *sc_ips, *sc_nodeports, *sc_backends, *sc_nodeport_backends;
 	struct rs_chain *firewall;	/* allow rules of loadBalancerSourceRanges, filled as services compile */
 	/* Which "front-K" chains are needed: bit K of each frontend kind's bitmap. */
 	uint32_t *used_k[N_FRONTENDS];
@@ -193,7 +205,27 @@ static const char *chain_name(struct compile_ctx *x, enum frontend f, size_t k)
 
 static bool is_nodeport(enum frontend f)
 {
-	return f == FRONT_NODEPORT || f == FRONT_NODEPORT_LOCAL;
+	return f == FRONT_NODEPORT || f == FRONT_NODEPORT_LOCAL || f == FRONT_SHORT_CIRCUIT_NODEPORT;
+}
+
+static bool is_short_circuit(enum frontend f)
+{
+	return f == FRONT_SHORT_CIRCUIT || f == FRONT_SHORT_CIRCUIT_NODEPORT;
+}
+
+/* The map that dispatches a frontend kind's traffic, and the one that holds its endpoints. */
+static struct rs_set *dispatch_map(const struct compile_ctx *x, enum frontend f)
+{
+	if (is_short_circuit(f))
+		return is_nodeport(f) ? x->sc_nodeports : x->sc_ips;
+	return is_nodeport(f) ? x->service_nodeports : x->service_ips;
+}
+
+static const char *backends_map(enum frontend f)
+{
+	if (is_short_circuit(f))
+		return is_nodeport(f) ? SET_SC_NODEPORT_BACKENDS : SET_SC_BACKENDS;
+	return is_nodeport(f) ? SET_NODEPORT_BACKENDS : SET_SERVICE_BACKENDS;
 }
 
 static bool is_local(enum frontend f)
@@ -233,15 +265,60 @@ static const char *affinity_chain(struct compile_ctx *x, const struct service *s
 	return name;
 }
 
-/* The dispatch element, its counter, and (without affinity) its endpoints in the backends map. */
+/* A frontend's traffic counter: same key, and the comment svcnat describe sums by. */
+static int add_counter(struct compile_ctx *x, const struct rs_elem *e, bool np, const char *label, const char *what)
+{
+	struct rs_elem *c = rs_set_add_elem(x->rs, np ? x->nodeport_traffic : x->service_traffic);
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct rs_elem){ .addr = e->addr, .proto = e->proto, .port = e->port,
+			       .comment = arena_concat(&x->rs->arena, label, " ", what, NULL) };
+	if (!c->comment)
+		return -ENOMEM;
+	if (!np)
+		return 0;
+	c = rs_set_add_elem(x->rs, x->nodeports);
+	if (!c)
+		return -ENOMEM;
+	*c = (struct rs_elem){ .proto = e->proto, .port = e->port };
+	return 0;
+}
+
+/* Slot i of the frontend e: its endpoint in the backends map. */
+static int add_backend(struct compile_ctx *x, enum frontend f, const struct rs_elem *e, const char *label, size_t i,
+		       const struct backend *be)
+{
+	struct rs_set *map = is_short_circuit(f) ? (is_nodeport(f) ? x->sc_nodeport_backends : x->sc_backends) :
+			     is_nodeport(f) ? x->nodeport_backends : x->backends;
+	struct rs_elem *b = rs_set_add_elem(x->rs, map);
+	char buf[ADDR_PORT_STRLEN];
+
+	if (!b)
+		return -ENOMEM;
+	*b = (struct rs_elem){ .addr = e->addr, .proto = e->proto, .port = e->port, .index = (uint32_t)i,
+			       .to_addr = be->addr, .to_port = be->port };
+	b->comment = arena_concat(&x->rs->arena, label, " -> ", addr_port_to_str(&be->addr, be->port, buf), NULL);
+	return b->comment ? 0 : -ENOMEM;
+}
+
+/*
+ * The dispatch element, its counter, and (without affinity) its endpoints in
+ * the backends map.  A port without endpoints is rejected before DNAT (the
+ * no-endpoint maps); with a Local policy and no endpoint here it is dropped
+ * instead, and in the DNAT dispatch, after the short-circuit had its chance:
+ * the client's load balancer will try another node.
+ */
 static int add_frontend(struct compile_ctx *x, enum frontend f, const struct addr *ip, const struct service *s,
 			const struct svc_port *p, const char *what, const struct backend *be, size_t k)
 {
 	bool np = is_nodeport(f), aff = s->affinity_client_ip && k;
+	bool drop = !k && (is_local(f) || (f == FRONT_CLUSTER && s->internal_local));
 	const char *label = port_label(x, s, p);
-	struct rs_set *vmap = np ? (k ? x->service_nodeports : x->no_ep_nodeports) : (k ? x->service_ips : x->no_ep_services);
-	struct rs_elem *e = rs_set_add_elem(x->rs, vmap), *b0;
+	struct rs_set *vmap = k || drop ? dispatch_map(x, f) : np ? x->no_ep_nodeports : x->no_ep_services;
+	struct rs_elem *e = rs_set_add_elem(x->rs, vmap);
 	uint16_t port = np ? p->node_port : p->port;
+	int r = 0;
 
 	if (!e || !label)
 		return -ENOMEM;
@@ -249,44 +326,18 @@ static int add_frontend(struct compile_ctx *x, enum frontend f, const struct add
 		e->addr = *ip;
 	e->proto = p->proto;
 	e->port = port;
-	/* With a Local policy and no endpoint here, drop: the client's load balancer will try another node. */
-	e->verdict = !k && (is_local(f) || (f == FRONT_CLUSTER && s->internal_local)) ? RS_VERDICT_DROP : RS_VERDICT_GOTO;
+	e->verdict = drop ? RS_VERDICT_DROP : RS_VERDICT_GOTO;
 	e->chain = aff ? affinity_chain(x, s, p, f, be, k) : k ? chain_name(x, f, k) :
 		   e->verdict == RS_VERDICT_GOTO ? CHAIN_REJECT : NULL;
 	e->comment = arena_concat(&x->rs->arena, label, " ", what,
 				  k ? "" : e->verdict == RS_VERDICT_DROP ? ": no local endpoints" : ": no endpoints", NULL);
 	if ((e->verdict == RS_VERDICT_GOTO && !e->chain) || !e->comment || (k && !aff && mark_k_used(x, f, k) < 0))
 		return -ENOMEM;
-	/* Its traffic counter: same key, and the comment svcnat describe sums by. */
-	b0 = rs_set_add_elem(x->rs, np ? x->nodeport_traffic : x->service_traffic);
-	if (!b0)
-		return -ENOMEM;
-	*b0 = (struct rs_elem){ .addr = e->addr, .proto = e->proto, .port = e->port,
-				.comment = arena_concat(&x->rs->arena, label, " ", what, NULL) };
-	if (!b0->comment)
-		return -ENOMEM;
-	if (np) {
-		b0 = rs_set_add_elem(x->rs, x->nodeports);
-		if (!b0)
-			return -ENOMEM;
-		*b0 = (struct rs_elem){ .proto = e->proto, .port = e->port };
-	}
-	for (size_t i = 0; !aff && i < k; i++) {
-		struct rs_elem *b = rs_set_add_elem(x->rs, np ? x->nodeport_backends : x->backends);
-		char buf[ADDR_PORT_STRLEN];
-
-		if (!b)
-			return -ENOMEM;
-		*b = (struct rs_elem){ .proto = p->proto, .port = port, .index = (uint32_t)i, .to_addr = be[i].addr,
-				       .to_port = be[i].port };
-		if (ip)
-			b->addr = *ip;
-		b->comment = arena_concat(&x->rs->arena, label, " -> ", addr_port_to_str(&be[i].addr, be[i].port, buf),
-					  NULL);
-		if (!b->comment)
-			return -ENOMEM;
-	}
-	return 0;
+	if (!is_short_circuit(f))
+		r = add_counter(x, e, np, label, what);
+	for (size_t i = 0; r == 0 && !aff && i < k; i++)
+		r = add_backend(x, f, e, label, i, &be[i]);
+	return r;
 }
 
 static int add_ip_frontends(struct compile_ctx *x, enum frontend f, const struct ip_list *ips, const char *what,
@@ -413,6 +464,21 @@ static size_t count_endpoints(struct compile_ctx *x)
 	return n;
 }
 
+/* A Local policy's external ports again, for pods and the node itself: every endpoint. */
+static int add_short_circuit(struct compile_ctx *x, const struct service *s, const struct svc_port *p, bool np,
+			     const struct backend *all, size_t n)
+{
+	int r = add_ip_frontends(x, FRONT_SHORT_CIRCUIT, &s->external_ips, "external IP from inside the cluster", s, p,
+				 all, n);
+
+	if (r == 0)
+		r = add_ip_frontends(x, FRONT_SHORT_CIRCUIT, &s->lb_ips, "load-balancer IP from inside the cluster", s,
+				     p, all, n);
+	if (r == 0 && np)
+		r = add_frontend(x, FRONT_SHORT_CIRCUIT_NODEPORT, NULL, s, p, "nodePort from inside the cluster", all, n);
+	return r;
+}
+
 static int compile_port(struct compile_ctx *x, const struct service *s, const struct svc_port *p)
 {
 	struct backend *all = NULL, *local = NULL;
@@ -437,6 +503,8 @@ static int compile_port(struct compile_ctx *x, const struct service *s, const st
 		r = add_frontend(x, s->external_local ? FRONT_NODEPORT_LOCAL : FRONT_NODEPORT, NULL, s, p, "nodePort",
 				 BE(s->external_local));
 #undef BE
+	if (r == 0 && s->external_local && n)
+		r = add_short_circuit(x, s, p, np, all, n);
 	if (r == 0 && s->n_source_ranges)
 		r = add_firewall(x, s, p);
 	if (r == 0)
@@ -514,6 +582,14 @@ static const struct fixed_set {
 	{ offsetof(struct compile_ctx, nodeports), SET_NODEPORTS, RS_SET_PROTO_PORT, false, "nodePorts in use" },
 	{ offsetof(struct compile_ctx, firewall_ips), SET_FIREWALL_IPS, RS_SET_ADDR_PROTO_PORT, false,
 	  "load-balancer IPs with loadBalancerSourceRanges: other sources are dropped" },
+	{ offsetof(struct compile_ctx, sc_ips), SET_SC_IPS, RS_SET_ADDR_PROTO_PORT_VMAP, false,
+	  "externalTrafficPolicy: Local service IPs, from pods and the node: every endpoint" },
+	{ offsetof(struct compile_ctx, sc_nodeports), SET_SC_NODEPORTS, RS_SET_PROTO_PORT_VMAP, false,
+	  "externalTrafficPolicy: Local nodePorts, from pods and the node: every endpoint" },
+	{ offsetof(struct compile_ctx, sc_backends), SET_SC_BACKENDS, RS_SET_ADDR_PROTO_PORT_INDEX_MAP, false,
+	  "short-circuit-ips' IP, protocol, port and slot -> endpoint" },
+	{ offsetof(struct compile_ctx, sc_nodeport_backends), SET_SC_NODEPORT_BACKENDS, RS_SET_PROTO_PORT_INDEX_MAP,
+	  false, "short-circuit-nodeports' protocol, port and slot -> endpoint" },
 };
 
 static int add_sets(struct compile_ctx *x)
@@ -549,19 +625,21 @@ static int add_mark(struct compile_ctx *x, struct rs_rule *r)
  * The masquerade mark a frontend kind needs: external traffic always (its
  * reply must come back through this node), except with the Local policy,
  * which keeps the client's address; cluster traffic from outside clusterCIDR,
- * or all of it with masqueradeAll.
+ * or all of it with masqueradeAll.  Short-circuited traffic comes from a pod
+ * (kept, as cluster traffic) or from the node itself (masqueraded, as
+ * kube-proxy does); without clusterCIDR only the node's own reaches it.
  */
 static int add_masq_rule(struct compile_ctx *x, struct rs_chain *c, enum frontend f)
 {
 	const struct cidr *inside = cidr_list_family(&x->c->cluster_cidrs, x->family);
-	bool cluster_cond = f == FRONT_CLUSTER && !x->c->masquerade_all;
+	bool cluster_cond = (f == FRONT_CLUSTER || (is_short_circuit(f) && inside)) && !x->c->masquerade_all;
 	struct rs_rule *r;
 	struct rs_stmt *st;
 
 	if (is_local(f) || (cluster_cond && !inside))
 		return 0;
-	r = rs_chain_add_rule(x->rs, c, cluster_cond ? "masquerade traffic from outside the cluster" :
-				   "masquerade external traffic");
+	r = rs_chain_add_rule(x->rs, c, is_short_circuit(f) ? "masquerade the node's own traffic" :
+				   cluster_cond ? "masquerade traffic from outside the cluster" : "masquerade external traffic");
 	if (!r)
 		return -ENOMEM;
 	if (cluster_cond) {
@@ -579,7 +657,9 @@ static int add_k_chain(struct compile_ctx *x, enum frontend f, size_t k)
 {
 	static const char *const why[] = { "ClusterIP", "external IP and load-balancer IP", "NodePort",
 					   "externalTrafficPolicy: Local external IP and load-balancer IP",
-					   "externalTrafficPolicy: Local NodePort" };
+					   "externalTrafficPolicy: Local NodePort",
+					   "short-circuited (pod and node) external IP and load-balancer IP",
+					   "short-circuited (pod and node) NodePort" };
 	char comment[160];
 	struct rs_chain *c;
 	struct rs_rule *r;
@@ -591,8 +671,8 @@ static int add_k_chain(struct compile_ctx *x, enum frontend f, size_t k)
 	if (!c || add_masq_rule(x, c, f) < 0)
 		return -ENOMEM;
 	r = rs_chain_add_rule(x->rs, c, NULL);
-	st = r ? stmt(r, is_nodeport(f) ? RS_ST_DNAT_PROTO_DPORT_NG : RS_ST_DNAT_DADDR_PROTO_DPORT_NG,
-		      is_nodeport(f) ? SET_NODEPORT_BACKENDS : SET_SERVICE_BACKENDS) : NULL;
+	st = r ? stmt(r, is_nodeport(f) ? RS_ST_DNAT_PROTO_DPORT_NG : RS_ST_DNAT_DADDR_PROTO_DPORT_NG, backends_map(f)) :
+		 NULL;
 	if (!st)
 		return -ENOMEM;
 	st->mod = (uint32_t)k;
@@ -834,6 +914,32 @@ static int finish_firewall(struct compile_ctx *x)
 	return 0;
 }
 
+/*
+ * Before the service dispatch: the node's own traffic (output), and in
+ * prerouting a pod's (from clusterCIDR; without it, pods are not told apart
+ * and get the Local policy).
+ */
+static int add_short_circuit_jump(struct compile_ctx *x, struct rs_chain *c, enum rs_hook hook)
+{
+	const struct cidr *inside = cidr_list_family(&x->c->cluster_cidrs, x->family);
+	struct rs_rule *r;
+	struct rs_stmt *st;
+
+	if (hook == RS_HOOK_PREROUTING && !inside)
+		return 0;
+	r = rs_chain_add_rule(x->rs, c, NULL);
+	if (!r)
+		return -ENOMEM;
+	if (hook == RS_HOOK_PREROUTING) {
+		st = rs_rule_add_stmt(r, RS_ST_SADDR_PREFIX);
+		if (!st)
+			return -ENOMEM;
+		st->prefix = inside->net;
+		st->prefix_len = inside->len;
+	}
+	return verdict(r, RS_VERDICT_JUMP, CHAIN_SHORT_CIRCUIT) ? 0 : -ENOMEM;
+}
+
 static int add_jump_chain(struct compile_ctx *x, const char *name, enum rs_chain_type type, enum rs_hook hook,
 			  int32_t prio, bool new_only, const char *target)
 {
@@ -849,6 +955,8 @@ static int add_jump_chain(struct compile_ctx *x, const char *name, enum rs_chain
 		if (!r || !rs_rule_add_stmt(r, RS_ST_CT_STATE_NEW) || !verdict(r, RS_VERDICT_JUMP, CHAIN_FIREWALL))
 			return -ENOMEM;
 	}
+	if (c && type == RS_CHAIN_NAT && add_short_circuit_jump(x, c, hook) < 0)
+		return -ENOMEM;
 	r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
 
 	if (!r || (new_only && !rs_rule_add_stmt(r, RS_ST_CT_STATE_NEW)) || !verdict(r, RS_VERDICT_JUMP, target))
@@ -877,6 +985,9 @@ static int add_chains(struct compile_ctx *x)
 	if (add_reject_chain(x) < 0 || add_k_chains(x) < 0 || add_affinity_chains(x) < 0 ||
 	    add_dispatch_chain(x, "services", "dispatch on destination: service IPs, then nodePorts",
 			       SET_SERVICE_IPS, SET_SERVICE_NODEPORTS) < 0 ||
+	    add_dispatch_chain(x, CHAIN_SHORT_CIRCUIT,
+			       "pods and the node itself reach externalTrafficPolicy: Local ports like ClusterIPs",
+			       SET_SC_IPS, SET_SC_NODEPORTS) < 0 ||
 	    add_dispatch_chain(x, "endpoints-check", "new connections to service ports without endpoints",
 			       SET_NO_EP_SERVICES, SET_NO_EP_NODEPORTS) < 0 ||
 	    add_cluster_ips_check(x) < 0 || add_masquerading(x) < 0 || add_count_chain(x) < 0 ||

@@ -8,8 +8,11 @@
 # address (the conntrack reply tuple goes back to 203.0.113.2, where a Cluster policy
 # service's goes to the node's masquerade address); its ClusterIP still reaches every
 # endpoint. With no local endpoint, external traffic is dropped (a timeout, not a
-# refusal). internalTrafficPolicy: Local: ClusterIP traffic reaches only local endpoints,
-# from the client and from a pod; with none local it is dropped.
+# refusal). The same external ports reached from a pod (clusterCIDR) or from the node
+# itself are short-circuited, as kube-proxy does: every endpoint, with or without a local
+# one; a pod's address is kept, the node's masqueraded. internalTrafficPolicy: Local:
+# ClusterIP traffic reaches only local endpoints, from the client and from a pod; with
+# none local it is dropped.
 # Exit 0 pass, 1 fail, 77 skip.
 set -eu -o pipefail
 
@@ -73,7 +76,7 @@ M=$WORK/m.yaml
 	service int-none 64 Cluster Local 30068 198.19.3.2@node-2
 } >"$M"
 # svcnat as node NAME
-sn_as() { in_node "$SVCNAT" -c "$SVCNAT_CONF" --service-cidr "$SVC_CIDR" --hostname-override "$@"; }
+sn_as() { in_node "$SVCNAT" -c "$SVCNAT_CONF" --service-cidr "$SVC_CIDR" --cluster-cidr "$POD_CIDR" --hostname-override "$@"; }
 out=$(sn_as node-1 --state-dir "$STATE" --lock-file "$LOCK" apply -f "$M" 2>&1) ||
 	fail "apply with --hostname-override node-1: $out"
 log "$out"
@@ -133,6 +136,27 @@ for target in "192.0.2.62 80" "192.0.2.162 80" "$NODE_CLIENT_IP 30064" "192.0.2.
 	assert_eq 3 "$(cc_get "$out" timeout)" "timeouts on $target (${out//$'\n'/, })"
 done
 expect_only client 20 198.18.0.62 80 -- pod-c
+
+log "short-circuit: a pod reaches every endpoint of Local ports, local endpoints or not"
+expect_only pod:pod-d 120 192.0.2.60 80 -- pod-a pod-b pod-c
+expect_only pod:pod-d 20 192.0.2.162 80 -- pod-c
+expect_only pod:pod-d 20 192.0.2.62 53 --udp -- pod-c
+expect_only pod:pod-d 20 "$POD_GW" 30064 -- pod-c
+log "short-circuit: so does the node itself (output path)"
+# A socket needs a route before the output hook's DNAT; a real node has its default route.
+in_node ip route add default via "$EXT_IP"
+expect_only node 20 192.0.2.62 80 -- pod-c
+expect_only node 20 "$NODE_CLIENT_IP" 30064 -- pod-c
+expect_only node 120 192.0.2.160 80 -- pod-a pod-b pod-c
+r=$(reply_dsts 192.0.2.162 80 tcp)
+log "pod  -> 192.0.2.162:80: replies to $r"
+assert_match "^198.19.4.2 x[0-9]+$" "$r" "reply destinations of pod-d's short-circuited traffic"
+r=$(reply_dsts 192.0.2.62 80 tcp)
+log "node -> 192.0.2.62:80: replies to $r"
+assert_match "^$POD_GW x[0-9]+$" "$r" "reply destinations of the node's short-circuited traffic"
+log "and the client outside still gets the Local policy"
+run_cc client out --timeout 500 -n 3 192.0.2.162 80 && fail "client -> 192.0.2.162:80 answered: $out"
+expect_only client 40 192.0.2.160 80 -- pod-a pod-b
 
 log "internalTrafficPolicy Local: ClusterIP reaches pod-a and pod-b only, from the client and from pod-d"
 expect_only client 120 198.18.0.63 80 -- pod-a pod-b
