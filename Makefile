@@ -88,7 +88,7 @@ check-valgrind: deps $(UNIT_BINS)
 demo: deps all $(TEST_TOOLS)
 	$(Q)BUILD=$(BUILD) ./test/demo
 
-UNITS = svcnat.service svcnat.path svcnat-reconcile.timer
+UNITS = svcnat.service svcnat.path svcnat-reconcile.timer svcnat-healthcheck.service
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

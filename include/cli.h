@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The command-line front end, the only part of svcnat that prints: main.c
- * (options, dispatch, output, compile), cmd_apply.c (apply, delete).
+ * (options, dispatch, output, compile), cmd_apply.c (apply, delete), cmd_get.c
+ * (get, describe), cmd_healthcheck.c (healthcheck).
  */
 #ifndef SVCNAT_CLI_H
 #define SVCNAT_CLI_H
@@ -70,5 +71,6 @@ int cmd_apply(struct options *o, struct diag *d);
 int cmd_delete(struct options *o, struct diag *d);
 int cmd_get(struct options *o, struct diag *d);
 int cmd_describe(struct options *o, struct diag *d);
+int cmd_healthcheck(struct options *o, struct diag *d);
 
 #endif

@@ -19,6 +19,7 @@ struct backend {
 	struct addr addr;
 	uint16_t port;
 	const char *node;	/* nodeName, or NULL */
+	bool ready;		/* false: the terminating fallback */
 };
 
 /*
@@ -29,6 +30,13 @@ struct backend {
  */
 int service_port_backends(const struct service *s, const struct svc_port *p, int family, const char *node,
 			  struct backend **ret, size_t *ret_n);
+
+/*
+ * What a health check on healthCheckNodePort reports, as kube-proxy counts
+ * it: the distinct endpoints (address and port, over all service ports) on
+ * the node that are ready; terminating ones do not count.
+ */
+int service_local_ready_endpoints(const struct service *s, const char *node, size_t *ret_n);
 
 /* Compiles every valid, non-ignored service; never fails on user input (validation did that). */
 int compile_ruleset(const struct model *m, const struct config *c, struct ruleset **ret_rs,

@@ -14,10 +14,13 @@
 
 #define SNAPSHOT_FILE "services.json"
 
-/* The model's services as JSON, atomically (temporary file, rename); unchanged: not written. */
-int snapshot_save(const char *dir, const struct model *m);
+/*
+ * The model's services as JSON, atomically (temporary file, rename); unchanged:
+ * not written.  node: this node's name, for the health checks' local endpoints.
+ */
+int snapshot_save(const char *dir, const struct model *m, const char *node);
 /* The same file written beside its place, for file_commit. */
-int snapshot_stage(const char *dir, const struct model *m, struct staged_file *ret);
+int snapshot_stage(const char *dir, const struct model *m, const char *node, struct staged_file *ret);
 /* After svcnat delete: nothing is in force. */
 int snapshot_remove(const char *dir);
 /* -ENOENT when no apply has been recorded yet. */

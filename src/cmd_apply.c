@@ -47,6 +47,7 @@ struct staging {
 
 struct records {
 	const char *dir;
+	const char *node;
 	const struct model *model;
 	const struct kview *want;
 	struct cache_key key;		/* for the generation the commit will make */
@@ -166,7 +167,7 @@ static void *stage_snapshot(void *arg)
 {
 	struct records *rec = arg;
 
-	rec->snapshot.staged = snapshot_stage(rec->dir, rec->model, &rec->snapshot.file) == 0;
+	rec->snapshot.staged = snapshot_stage(rec->dir, rec->model, rec->node, &rec->snapshot.file) == 0;
 	return NULL;
 }
 
@@ -436,7 +437,7 @@ static void save_state(const struct options *o, struct pipeline *p, struct stagi
 	if (k == 0 && snapshot->staged)
 		k = file_commit(&snapshot->file);
 	else if (k == 0)
-		k = snapshot_save(o->config.state_dir, p->model);
+		k = snapshot_save(o->config.state_dir, p->model, o->config.hostname);
 	staging_discard(snapshot);
 	if (k < 0)
 		cli_log(o, DIAG_WARNING, "the ruleset is applied, but svcnat's state could not be saved in %s: %s",
@@ -464,8 +465,9 @@ static int apply_with_retries(struct apply_run *x)
 
 int cmd_apply(struct options *o, struct diag *d)
 {
-	/* rec.dir is set once, here: the records threads read it. */
-	struct apply_run x = { .o = o, .start = cli_now_ms(), .rec.dir = o->config.state_dir };
+	/* rec.dir and rec.node are set once, here: the records threads read them. */
+	struct apply_run x = { .o = o, .start = cli_now_ms(), .rec.dir = o->config.state_dir,
+			       .rec.node = o->config.hostname };
 	struct pipeline p = { 0 };
 	int lock = -1, r;
 

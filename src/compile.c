@@ -153,7 +153,8 @@ int service_port_backends(const struct service *s, const struct svc_port *p, int
 					}
 					v = nv;
 				}
-				v[n++] = (struct backend){ grp->addrs[a].addr, port, grp->addrs[a].node_name };
+				v[n++] = (struct backend){ grp->addrs[a].addr, port, grp->addrs[a].node_name,
+							   !fallback };
 			}
 		}
 	if (n)
@@ -169,6 +170,40 @@ int service_port_backends(const struct service *s, const struct svc_port *p, int
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+int service_local_ready_endpoints(const struct service *s, const char *node, size_t *ret_n)
+{
+	struct backend *all = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < s->n_ports; i++) {
+		struct backend *be = NULL, *v;
+		size_t k = 0;
+
+		r = service_port_backends(s, &s->ports[i], 0, node, &be, &k);
+		/* The terminating fallback's endpoints are not ready: a health check says no. */
+		if (r == 0 && k && !be[0].ready)
+			k = 0;
+		if (r == 0 && k) {
+			v = realloc(all, (n + k) * sizeof(*all));
+			if (v) {
+				all = v;
+				memcpy(all + n, be, k * sizeof(*be));
+				n += k;
+			} else
+				r = -ENOMEM;
+		}
+		free(be);
+	}
+	if (r == 0 && n)
+		qsort(all, n, sizeof(*all), cmp_backends);
+	*ret_n = 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		*ret_n += !i || cmp_backends(&all[i - 1], &all[i]);
+	free(all);
+	return r;
 }
 
 static int mark_k_used(struct compile_ctx *x, enum frontend f, size_t k)

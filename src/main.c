@@ -37,6 +37,8 @@ static void usage(FILE *f)
 	      "  get services|endpoints [-n NS | -A] [-o wide|json|yaml]\n"
 	      "                                what svcnat has applied, as kubectl shows it\n"
 	      "  describe service NAME [-n NS] one service in detail, with its traffic counters\n"
+	      "  healthcheck                   serve the healthCheckNodePorts of the last apply (runs\n"
+	      "                                until SIGTERM)\n"
 	      "\n"
 	      "Global options (before the command):\n"
 	      "  -c, --config FILE             configuration (default " CONFIG_DEFAULT_PATH ")\n"
@@ -429,6 +431,7 @@ static const int apply_opts[] = { 'f', OPT_DRY_RUN, OPT_FULL, OPT_NO_WAIT, OPT_S
 static const int delete_opts[] = { OPT_NO_WAIT, 0 };
 static const int get_opts[] = { 'n', 'A', 'o', 0 };
 static const int describe_opts[] = { 'n', 0 };
+static const int healthcheck_opts[] = { 0 };
 
 static const struct command commands[] = {
 	{ "compile", compile_opts, false, cmd_compile },
@@ -436,6 +439,7 @@ static const struct command commands[] = {
 	{ "delete", delete_opts, false, cmd_delete },
 	{ "get", get_opts, true, cmd_get },
 	{ "describe", describe_opts, true, cmd_describe },
+	{ "healthcheck", healthcheck_opts, false, cmd_healthcheck },
 };
 
 int main(int argc, char **argv)

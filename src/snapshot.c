@@ -157,9 +157,10 @@ static void put_str_field(FILE *f, const char *key, const char *value, bool *fir
 		fputs("null", f);
 }
 
-static int put_service(FILE *f, const struct service *s)
+static int put_service(FILE *f, const struct service *s, const char *node)
 {
 	bool first = true;
+	size_t n;
 	int r = 0;
 
 	fputc('{', f);
@@ -190,7 +191,11 @@ static int put_service(FILE *f, const struct service *s)
 	put_ranges(f, s);
 	if (s->health_check_node_port) {
 		put_key(f, "healthCheckNodePort", &first);
-		fprintf(f, "%u", s->health_check_node_port);
+		put_uint(f, s->health_check_node_port);
+		/* What svcnat healthcheck answers on that port, for this node. */
+		r = service_local_ready_endpoints(s, node, &n);
+		put_key(f, "localReadyEndpoints", &first);
+		put_uint(f, (unsigned)n);
 	}
 	if (s->external_name)
 		put_str_field(f, "externalName", s->external_name, &first);
@@ -208,41 +213,50 @@ static int put_service(FILE *f, const struct service *s)
 	return r;
 }
 
-int snapshot_save(const char *dir, const struct model *m)
+int snapshot_save(const char *dir, const struct model *m, const char *node)
 {
 	struct staged_file s;
-	int r = snapshot_stage(dir, m, &s);
+	int r = snapshot_stage(dir, m, node, &s);
 
 	return r < 0 ? r : file_commit(&s);
 }
 
+struct snapshot_ctx {
+	const struct model *m;
+	const char *node;
+};
+
 static int put_snapshot(FILE *f, const void *ctx)
 {
-	const struct model *m = ctx;
+	const struct snapshot_ctx *x = ctx;
+	const struct model *m = x->m;
 	bool any = false;
 	int r = 0;
 
-	fputs("{\"version\":1,\"services\":[\n", f);
+	fputs("{\"version\":1,\"node\":", f);
+	put_str(f, x->node);
+	fputs(",\"services\":[\n", f);
 	for (size_t i = 0; r == 0 && i < m->n_services; i++) {
 		if (m->services[i].invalid)
 			continue;
 		fputs(any ? ",\n" : "", f);
 		any = true;
-		r = put_service(f, &m->services[i]);
+		r = put_service(f, &m->services[i], x->node);
 	}
 	fputs("\n]}\n", f);
 	return r;
 }
 
-int snapshot_stage(const char *dir, const struct model *m, struct staged_file *ret)
+int snapshot_stage(const char *dir, const struct model *m, const char *node, struct staged_file *ret)
 {
+	struct snapshot_ctx x = { m, node };
 	char *path = NULL;
 	int r;
 
 	*ret = (struct staged_file){ 0 };
 	if (asprintf(&path, "%s/%s", dir, SNAPSHOT_FILE) < 0)
 		return -ENOMEM;
-	r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_stage_stream(path, 0644, false, put_snapshot, m, ret);
+	r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : file_stage_stream(path, 0644, false, put_snapshot, &x, ret);
 	free(path);
 	return r;
 }

@@ -12,7 +12,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 make -s BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr SYSCONFDIR=/etc install >/dev/null || fail "make install"
 for f in usr/sbin/svcnat usr/share/man/man8/svcnat.8 usr/share/man/man5/svcnat.yaml.5 \
 	 usr/lib/systemd/system/svcnat.service usr/lib/systemd/system/svcnat.path \
-	 usr/lib/systemd/system/svcnat-reconcile.timer etc/svcnat/svcnat.yaml etc/cron.d/svcnat.example; do
+	 usr/lib/systemd/system/svcnat-reconcile.timer usr/lib/systemd/system/svcnat-healthcheck.service \
+	 etc/svcnat/svcnat.yaml etc/cron.d/svcnat.example; do
 	[ -e "$dest/$f" ] || fail "make install did not install /$f"
 done
 grep -q '^ExecStart=/usr/sbin/svcnat ' "$dest/usr/lib/systemd/system/svcnat.service" || fail "ExecStart not substituted"
@@ -22,10 +23,11 @@ if command -v systemd-analyze >/dev/null; then
 	units=$(mktemp -d /tmp/svcnat-units.XXXXXX) || exit 1
 	trap 'rm -rf "$dest" "$units"' EXIT
 	# Verify against the built binary (the installed path is inside DESTDIR).
-	for u in svcnat.service svcnat.path svcnat-reconcile.timer; do
+	for u in svcnat.service svcnat.path svcnat-reconcile.timer svcnat-healthcheck.service; do
 		sed "s|@SBINDIR@|$(realpath "$BUILD")|g" "contrib/systemd/$u" > "$units/$u"
 	done
-	out=$(cd "$units" && systemd-analyze verify --man=no ./svcnat.service ./svcnat.path ./svcnat-reconcile.timer 2>&1)
+	out=$(cd "$units" && systemd-analyze verify --man=no ./svcnat.service ./svcnat.path ./svcnat-reconcile.timer \
+		./svcnat-healthcheck.service 2>&1)
 	[ -z "$out" ] || fail "systemd-analyze verify: $out"
 else
 	echo "SKIP: systemd-analyze not installed: units not verified" >&2

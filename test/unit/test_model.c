@@ -224,6 +224,53 @@ START_TEST(test_target_port_name_warning)
 }
 END_TEST
 
+/*
+ * Health checks count the distinct ready endpoints (address and port) on the node,
+ * over all ports; the terminating fallback and other nodes' endpoints do not count;
+ * publishNotReadyAddresses makes the not-ready count.
+ */
+#define HC_SLICE(name, ready) \
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" \
+	"metadata: {name: " name "-1, labels: {kubernetes.io/service-name: " name "}}\n" \
+	"addressType: IPv4\nports: [{name: a, port: 8080}, {name: b, port: 8080}, {name: c, port: 9090}]\n" \
+	"endpoints:\n" \
+	"- {addresses: [198.19.1.2], nodeName: node-1, conditions: {ready: " ready ", serving: true, terminating: true}}\n" \
+	"- {addresses: [198.19.1.3], nodeName: node-1, conditions: {ready: " ready ", serving: true, terminating: true}}\n" \
+	"- {addresses: [198.19.2.2], nodeName: node-2}\n"
+#define HC_SVC(name, extra) \
+	"---\napiVersion: v1\nkind: Service\nmetadata: {name: " name "}\nspec:\n" extra \
+	"  ports: [{name: a, port: 80}, {name: b, port: 81}, {name: c, port: 82}]\n"
+
+START_TEST(test_local_ready_endpoints)
+{
+	static const struct {
+		const char *name, *node;
+		size_t want;
+	} cases[] = {
+		{ "ready", "node-1", 4 },	/* two addresses x ports 8080 and 9090 */
+		{ "ready", "node-2", 2 },
+		{ "ready", "node-3", 0 },
+		{ "terminating", "node-1", 0 },
+		{ "published", "node-1", 4 },
+	};
+	struct run x;
+
+	run_text(&x, HC_SVC("ready", "") HC_SLICE("ready", "true") HC_SVC("terminating", "")
+		     HC_SLICE("terminating", "false") HC_SVC("published", "  publishNotReadyAddresses: true\n")
+		     HC_SLICE("published", "false"));
+	ck_assert_int_eq(x.r, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 99;
+
+		ck_assert_int_eq(service_local_ready_endpoints(model_find_service(x.m, "default", cases[i].name),
+							       cases[i].node, &n), 0);
+		ck_assert_msg(n == cases[i].want, "%s on %s: %zu local ready endpoints, want %zu", cases[i].name,
+			      cases[i].node, n, cases[i].want);
+	}
+	run_free(&x);
+}
+END_TEST
+
 /* The same services keep the same addresses however others come and go. */
 START_TEST(test_allocation_stable)
 {
@@ -392,6 +439,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, test_list_and_headless);
 	tcase_add_test(tc, test_named_target_port);
 	tcase_add_test(tc, test_target_port_name_warning);
+	tcase_add_test(tc, test_local_ready_endpoints);
 	tcase_add_test(tc, test_allocation_stable);
 	tcase_add_test(tc, test_allocation_newcomer);
 	tcase_add_test(tc, test_state_roundtrip);
