@@ -22,14 +22,24 @@ struct backend {
 	bool ready;		/* false: the terminating fallback */
 };
 
+/* Where this node is, for topology-aware routing (hints.forNodes, hints.forZones). */
+struct topology {
+	const char *node;
+	const char *zone;	/* "" or NULL: unknown, zone hints unused */
+};
+
 /*
  * The endpoints of one service port (family 0: any; node NULL: any node),
  * sorted and unique: the ready ones, or when none is ready the serving
  * terminating ones, as kube-proxy does (for a Local policy, among the
- * node's own).  *ret is malloc'd (NULL when none).
+ * node's own).  With topo (cluster endpoints only, node NULL), the ready
+ * ones are narrowed by their hints as kube-proxy narrows them: to those
+ * hinted for this node when every ready one has node hints and some name
+ * this node, else to those hinted for its zone when every ready one has zone
+ * hints and some name its zone.  *ret is malloc'd (NULL when none).
  */
 int service_port_backends(const struct service *s, const struct svc_port *p, int family, const char *node,
-			  struct backend **ret, size_t *ret_n);
+			  const struct topology *topo, struct backend **ret, size_t *ret_n);
 
 /*
  * What a health check on healthCheckNodePort reports, as kube-proxy counts

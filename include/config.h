@@ -37,6 +37,7 @@ struct config {
 	char state_dir[256];			/* stateDir */
 	char lock_file[256];			/* lockFile */
 	char hostname[256];			/* hostnameOverride */
+	char zone[256];				/* nodeZone: topology.kubernetes.io/zone; "" = unknown */
 	char manifest_dir[256];			/* manifestDir */
 };
 

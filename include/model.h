@@ -99,6 +99,9 @@ struct ep_addr {
 	bool serving;
 	bool terminating;
 	const char *node_name;
+	/* hints.forZones and hints.forNodes (topology-aware routing): names, for the cluster endpoints */
+	const char **for_zones, **for_nodes;
+	size_t n_for_zones, n_for_nodes;
 	struct loc loc;
 };
 

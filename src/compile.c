@@ -88,6 +88,7 @@ struct compile_ctx {
 	size_t n_aff, cap_aff;
 	struct compile_stats *stats;
 	bool node_hosts_endpoints;	/* some endpoint's nodeName is this node's name */
+	struct topology topo;		/* this node's name and zone */
 	struct addr *endpoints;		/* every endpoint address, to count them (stats) */
 	size_t n_endpoints, cap_endpoints;
 };
@@ -128,12 +129,61 @@ static bool addr_usable(const struct service *s, const struct ep_addr *a, bool t
 	return terminating_fallback ? a->serving && a->terminating : a->ready;
 }
 
-int service_port_backends(const struct service *s, const struct svc_port *p, int family, const char *node,
-			  struct backend **ret, size_t *ret_n)
+static bool named(const char *const *names, size_t n, const char *name)
 {
+	for (size_t i = 0; name && *name && i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+enum topology_mode {
+	TOPOLOGY_NONE,
+	TOPOLOGY_SAME_NODE,
+	TOPOLOGY_SAME_ZONE,
+};
+
+/* kube-proxy's topologyModeFromHints, over the port's ready endpoints of the family. */
+static enum topology_mode topology_mode(const struct service *s, const struct svc_port *p, int family,
+					const struct topology *topo)
+{
+	bool any = false, all_node = true, for_node = false, all_zone = true, for_zone = false;
+
+	for (size_t g = 0; topo && g < s->n_groups; g++) {
+		const struct ep_group *grp = s->groups[g];
+
+		for (size_t i = 0; ep_group_target(grp, p) && i < grp->n_addrs; i++) {
+			const struct ep_addr *a = &grp->addrs[i];
+
+			if ((family && a->addr.family != family) || !addr_usable(s, a, false))
+				continue;
+			any = true;
+			all_node &= a->n_for_nodes > 0;
+			for_node |= named(a->for_nodes, a->n_for_nodes, topo->node);
+			all_zone &= a->n_for_zones > 0;
+			for_zone |= named(a->for_zones, a->n_for_zones, topo->zone);
+		}
+	}
+	if (any && all_node && for_node)
+		return TOPOLOGY_SAME_NODE;
+	return any && all_zone && for_zone ? TOPOLOGY_SAME_ZONE : TOPOLOGY_NONE;
+}
+
+static bool topology_allows(const struct ep_addr *a, enum topology_mode mode, const struct topology *topo)
+{
+	if (mode == TOPOLOGY_SAME_NODE)
+		return named(a->for_nodes, a->n_for_nodes, topo->node);
+	return mode != TOPOLOGY_SAME_ZONE || named(a->for_zones, a->n_for_zones, topo->zone);
+}
+
+int service_port_backends(const struct service *s, const struct svc_port *p, int family, const char *node,
+			  const struct topology *topo, struct backend **ret, size_t *ret_n)
+{
+	enum topology_mode mode = node ? TOPOLOGY_NONE : topology_mode(s, p, family, topo);
 	size_t cap = 0, n = 0;
 	struct backend *v = NULL;
 
+	/* The terminating fallback ignores topology: no ready endpoint is left anywhere. */
 	for (int fallback = 0; fallback < 2 && n == 0; fallback++)
 		for (size_t g = 0; g < s->n_groups; g++) {
 			const struct ep_group *grp = s->groups[g];
@@ -142,7 +192,8 @@ int service_port_backends(const struct service *s, const struct svc_port *p, int
 			for (size_t a = 0; port && a < grp->n_addrs; a++) {
 				if ((family && grp->addrs[a].addr.family != family) ||
 				    (node && (!grp->addrs[a].node_name || strcmp(grp->addrs[a].node_name, node))) ||
-				    !addr_usable(s, &grp->addrs[a], fallback))
+				    !addr_usable(s, &grp->addrs[a], fallback) ||
+				    (!fallback && !topology_allows(&grp->addrs[a], mode, topo)))
 					continue;
 				if (n == cap) {
 					struct backend *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
@@ -182,7 +233,7 @@ int service_local_ready_endpoints(const struct service *s, const char *node, siz
 		struct backend *be = NULL, *v;
 		size_t k = 0;
 
-		r = service_port_backends(s, &s->ports[i], 0, node, &be, &k);
+		r = service_port_backends(s, &s->ports[i], 0, node, NULL, &be, &k);
 		/* The terminating fallback's endpoints are not ready: a health check says no. */
 		if (r == 0 && k && !be[0].ready)
 			k = 0;
@@ -520,10 +571,10 @@ static int compile_port(struct compile_ctx *x, const struct service *s, const st
 	size_t n = 0, nl = 0;
 	bool np = p->node_port && (s->type == SVC_NODE_PORT || s->type == SVC_LOAD_BALANCER);
 	enum frontend ext = s->external_local ? FRONT_EXTERNAL_LOCAL : FRONT_EXTERNAL;
-	int r = service_port_backends(s, p, x->family, NULL, &all, &n);
+	int r = service_port_backends(s, p, x->family, NULL, &x->topo, &all, &n);
 
 	if (r == 0 && (s->external_local || s->internal_local))
-		r = service_port_backends(s, p, x->family, x->c->hostname, &local, &nl);
+		r = service_port_backends(s, p, x->family, x->c->hostname, NULL, &local, &nl);
 	if (r < 0) {
 		free(all);
 		return -ENOMEM;
@@ -1102,7 +1153,8 @@ int compile_ruleset(const struct model *m, const struct config *c, struct rulese
 
 	for (size_t i = 0; r == 0 && i < 2; i++) {
 		struct compile_ctx x = { .m = m, .c = c, .rs = rs, .family = families[i], .stats = &stats,
-					 .node_hosts_endpoints = node_hosts_endpoints };
+					 .node_hosts_endpoints = node_hosts_endpoints,
+					 .topo = { c->hostname, c->zone } };
 
 		if (model_uses_family(m, c, families[i]))
 			r = compile_family(&x);

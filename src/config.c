@@ -194,6 +194,8 @@ static int apply_key(struct config *c, const char *k, const struct node *v, cons
 		return set_string(c->lock_file, sizeof(c->lock_file), v, k, d);
 	if (!strcmp(k, "hostnameOverride"))
 		return set_string(c->hostname, sizeof(c->hostname), v, k, d);
+	if (!strcmp(k, "nodeZone"))
+		return set_string(c->zone, sizeof(c->zone), v, k, d);
 	if (!strcmp(k, "manifestDir"))
 		return set_string(c->manifest_dir, sizeof(c->manifest_dir), v, k, d);
 	return diag_error(d, &at_key, "unknown key '%.60s'", k);

@@ -53,6 +53,7 @@ static void usage(FILE *f)
 	      "      --state-dir DIR               stateDir\n"
 	      "      --lock-file FILE              lockFile\n"
 	      "      --hostname-override NAME      hostnameOverride: this node's name\n"
+	      "      --node-zone ZONE              nodeZone: this node's topology.kubernetes.io/zone\n"
 	      "      --metrics-file FILE           write Prometheus metrics of the run (textfile collector)\n"
 	      "  -h, --help                    this text\n"
 	      "  -V, --version                 the version\n"
@@ -152,6 +153,7 @@ enum {
 	OPT_LOCK_FILE,
 	OPT_METRICS_FILE,
 	OPT_HOSTNAME,
+	OPT_NODE_ZONE,
 	OPT_DRY_RUN,
 	OPT_FULL,
 	OPT_NO_WAIT,
@@ -203,6 +205,8 @@ static int apply_override(struct config *c, const struct override *o)
 		return copy_opt(c->lock_file, sizeof(c->lock_file), o->value, "--lock-file");
 	case OPT_HOSTNAME:
 		return copy_opt(c->hostname, sizeof(c->hostname), o->value, "--hostname-override");
+	case OPT_NODE_ZONE:
+		return copy_opt(c->zone, sizeof(c->zone), o->value, "--node-zone");
 	}
 	return 0;
 }
@@ -223,6 +227,7 @@ static const struct option global_options[] = {
 	{ "lock-file", required_argument, NULL, OPT_LOCK_FILE },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "hostname-override", required_argument, NULL, OPT_HOSTNAME },
+	{ "node-zone", required_argument, NULL, OPT_NODE_ZONE },
 	{ 0 }
 };
 

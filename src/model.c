@@ -820,12 +820,40 @@ static int parse_endpoints(struct obj *o)
 	return r;
 }
 
+/* hints.forZones or hints.forNodes: [{name: ...}, ...]; kept as the names. */
+static int parse_hint_list(struct obj *o, const struct node *hints, const char *prefix, const char *key,
+			   const char ***ret, size_t *ret_n)
+{
+	const struct node *l = want(o, hints, prefix, key, NODE_SEQ);
+	char path[160];
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!l || !l->n)
+		return 0;
+	*ret = arena_alloc(&o->m->arena, l->n * sizeof(**ret));
+	if (!*ret)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct node *name;
+
+		index_path(path, sizeof(path), prefix, key, i);
+		if (l->items[i]->type != NODE_MAP)
+			return obj_error(o, l->items[i], path, "", "expected a mapping");
+		name = want(o, l->items[i], path, "name", NODE_STRING);
+		if (!name)
+			return obj_error(o, l->items[i], path, "name", "missing");
+		(*ret)[(*ret_n)++] = keep(o, name->str);
+	}
+	return 0;
+}
+
 static int parse_slice_endpoint(struct obj *o, const struct node *en, const char *prefix,
 				struct ep_group *g)
 {
 	const struct node *addrs = want(o, en, prefix, "addresses", NODE_SEQ);
 	const struct node *cond = want(o, en, prefix, "conditions", NODE_MAP);
-	const struct node *node = want(o, en, prefix, "nodeName", NODE_STRING);
+	const struct node *node = want(o, en, prefix, "nodeName", NODE_STRING), *hints;
 	struct ep_addr *a = &g->addrs[g->n_addrs];
 	char path[128];
 
@@ -845,6 +873,11 @@ static int parse_slice_endpoint(struct obj *o, const struct node *en, const char
 	a->terminating = cond ? want_bool(o, cond, path, "terminating", false) : false;
 	a->node_name = node ? keep(o, node->str) : NULL;
 	a->loc = node_loc(addrs->items[0]);
+	hints = want(o, en, prefix, "hints", NODE_MAP);
+	snprintf(path, sizeof(path), "%s.hints", prefix);
+	if (hints && (parse_hint_list(o, hints, path, "forZones", &a->for_zones, &a->n_for_zones) < 0 ||
+		      parse_hint_list(o, hints, path, "forNodes", &a->for_nodes, &a->n_for_nodes) < 0))
+		return -EINVAL;
 	g->n_addrs++;
 	return 0;
 }

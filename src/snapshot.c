@@ -85,7 +85,7 @@ static int put_port(FILE *f, const struct service *s, const struct svc_port *p)
 	bool first = true;
 	size_t n = 0;
 
-	if (service_port_backends(s, p, 0, NULL, &be, &n) < 0)
+	if (service_port_backends(s, p, 0, NULL, NULL, &be, &n) < 0)
 		return -ENOMEM;
 	fputc('{', f);
 	put_key(f, "name", &first);

@@ -56,7 +56,7 @@ START_TEST(test_every_key)
 				      "nodePortAddresses: [203.0.113.0/24, 192.0.2.0/24]\n"
 				      "nodePortRange: 31000-31999\n"
 				      "nftables: {masqueradeAll: true, masqueradeBit: 15, syncPeriod: 30s}\n"
-				      "hostnameOverride: node-1\ntableName: kube-svc\nstateDir: /tmp/s\n"
+				      "hostnameOverride: node-1\nnodeZone: zone-a\ntableName: kube-svc\nstateDir: /tmp/s\n"
 				      "lockFile: /tmp/l\nmanifestDir: /tmp/m\n"), 0);
 	ck_assert_int_eq(c.service_cidrs.n, 2);
 	ck_assert_int_eq(c.service_cidrs.v[1].net.family, AF_INET6);
@@ -67,6 +67,7 @@ START_TEST(test_every_key)
 	ck_assert(c.masquerade_all);
 	ck_assert_int_eq(c.masquerade_bit, 15);
 	ck_assert_str_eq(c.hostname, "node-1");
+	ck_assert_str_eq(c.zone, "zone-a");
 	ck_assert_str_eq(c.table, "kube-svc");
 	diag_free(&d);
 }
