@@ -93,15 +93,19 @@ struct ep_port {
 	struct loc loc;
 };
 
+/* An EndpointSlice endpoint's hints.forZones and hints.forNodes (topology-aware routing): names. */
+struct ep_hints {
+	const char **zones, **nodes;
+	size_t n_zones, n_nodes;
+};
+
 struct ep_addr {
 	struct addr addr;
 	bool ready;
 	bool serving;
 	bool terminating;
 	const char *node_name;
-	/* hints.forZones and hints.forNodes (topology-aware routing): names, for the cluster endpoints */
-	const char **for_zones, **for_nodes;
-	size_t n_for_zones, n_for_nodes;
+	const struct ep_hints *hints;	/* NULL: none */
 	struct loc loc;
 };
 

@@ -82,9 +82,9 @@ static const char *kind_of(enum node_type t)
 }
 
 /*
- * "a.b[i]" (or "a[i]" when b is NULL) in buf, cut to fit: the field path of
- * the i-th item, made for every item of every object although only an error
- * prints it, so without printf's cost.
+ * "a.b[i]" (or "a[i]" when b is NULL; "a.b" when i is SIZE_MAX) in buf, cut
+ * to fit: the field path of the i-th item, made for every item of every
+ * object although only an error prints it, so without printf's cost.
  */
 static const char *index_path(char *buf, size_t size, const char *a, const char *b, size_t i)
 {
@@ -96,9 +96,9 @@ static const char *index_path(char *buf, size_t size, const char *a, const char 
 	parts[0] = a;
 	parts[1] = b ? "." : "";
 	parts[2] = b ? b : "";
-	parts[3] = "[";
-	parts[4] = digits;
-	parts[5] = "]";
+	parts[3] = i == SIZE_MAX ? "" : "[";
+	parts[4] = i == SIZE_MAX ? "" : digits;
+	parts[5] = i == SIZE_MAX ? "" : "]";
 	for (size_t k = 0; k < 6; k++)
 		for (const char *c = parts[k]; *c && n + 1 < size; c++)
 			buf[n++] = *c;
@@ -853,8 +853,10 @@ static int parse_slice_endpoint(struct obj *o, const struct node *en, const char
 {
 	const struct node *addrs = want(o, en, prefix, "addresses", NODE_SEQ);
 	const struct node *cond = want(o, en, prefix, "conditions", NODE_MAP);
-	const struct node *node = want(o, en, prefix, "nodeName", NODE_STRING), *hints;
+	const struct node *node = want(o, en, prefix, "nodeName", NODE_STRING);
+	const struct node *hints = want(o, en, prefix, "hints", NODE_MAP);
 	struct ep_addr *a = &g->addrs[g->n_addrs];
+	struct ep_hints *h;
 	char path[128];
 
 	if (!addrs || !addrs->n)
@@ -866,18 +868,26 @@ static int parse_slice_endpoint(struct obj *o, const struct node *en, const char
 		return obj_error(o, addrs->items[0], prefix, "addresses[0]",
 				 "'%s' does not match addressType %s", addrs->items[0]->str,
 				 g->family == AF_INET ? "IPv4" : "IPv6");
-	snprintf(path, sizeof(path), "%s.conditions", prefix);
 	/* A nil ready condition means ready; nil serving means "as ready". */
-	a->ready = cond ? want_bool(o, cond, path, "ready", true) : true;
-	a->serving = cond ? want_bool(o, cond, path, "serving", a->ready) : a->ready;
-	a->terminating = cond ? want_bool(o, cond, path, "terminating", false) : false;
+	a->ready = a->serving = true;
+	if (cond) {
+		/* The field path is built only where an endpoint has the field: 125,000 endpoints at 10,000 services. */
+		index_path(path, sizeof(path), prefix, "conditions", SIZE_MAX);
+		a->ready = want_bool(o, cond, path, "ready", true);
+		a->serving = want_bool(o, cond, path, "serving", a->ready);
+		a->terminating = want_bool(o, cond, path, "terminating", false);
+	}
 	a->node_name = node ? keep(o, node->str) : NULL;
 	a->loc = node_loc(addrs->items[0]);
-	hints = want(o, en, prefix, "hints", NODE_MAP);
-	snprintf(path, sizeof(path), "%s.hints", prefix);
-	if (hints && (parse_hint_list(o, hints, path, "forZones", &a->for_zones, &a->n_for_zones) < 0 ||
-		      parse_hint_list(o, hints, path, "forNodes", &a->for_nodes, &a->n_for_nodes) < 0))
-		return -EINVAL;
+	if (hints) {
+		a->hints = h = arena_alloc(&o->m->arena, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		index_path(path, sizeof(path), prefix, "hints", SIZE_MAX);
+		if (parse_hint_list(o, hints, path, "forZones", &h->zones, &h->n_zones) < 0 ||
+		    parse_hint_list(o, hints, path, "forNodes", &h->nodes, &h->n_nodes) < 0)
+			return -EINVAL;
+	}
 	g->n_addrs++;
 	return 0;
 }
