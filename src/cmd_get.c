@@ -551,6 +551,16 @@ int cmd_describe(struct options *o, struct diag *d)
 	if (!strcmp(str_of(found, "type"), "NodePort") || !strcmp(str_of(found, "type"), "LoadBalancer"))
 		field("External Traffic Policy:", str_of(found, "externalTrafficPolicy"));
 	field("Internal Traffic Policy:", str_of(found, "internalTrafficPolicy"));
+	if (json_integer_value(json_object_get(found, "healthCheckNodePort")) > 0) {
+		json_int_t n = json_integer_value(json_object_get(found, "localReadyEndpoints"));
+
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(json_object_get(found, "healthCheckNodePort")));
+		field("HealthCheck NodePort:", buf);
+		/* svcnat's own line: what svcnat healthcheck answers there. */
+		snprintf(buf, sizeof(buf), "%lld ready on this node (svcnat healthcheck answers %s)", (long long)n,
+			 n > 0 ? "200" : "503");
+		field("Local Endpoints:", buf);
+	}
 	if (json_object_get(found, "ignored"))
 		field("svcnat:", str_of(found, "ignored"));
 	counters_free(ctr);

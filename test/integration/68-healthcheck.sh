@@ -7,6 +7,7 @@
 #  - web (externalTrafficPolicy Local, endpoints pod-a and pod-b on node-1, pod-c on
 #    node-2): 200, X-Load-Balancing-Endpoint-Weight 2 and kube-proxy's JSON body;
 #  - remote (its only endpoint on node-2): 503, localEndpoints 0;
+#  - svcnat describe shows each service's HealthCheck NodePort and what it answers;
 #  - web again with pod-a and pod-b terminating (serving) and pod-c ready: 503, while the
 #    nodePort still reaches pod-a and pod-b (the e2e test "should fail health check node
 #    port if there are only terminating endpoints"); then ready again: 200. Each answer
@@ -117,6 +118,12 @@ expect client "$NODE_CLIENT_IP" 32070 200 2 "$(body web 2)"
 expect node ::1 32070 200 2 "$(body web 2)"
 log "no local endpoint: 503"
 expect client "$NODE_CLIENT_IP" 32071 503 0 "$(body remote 0)"
+log "svcnat describe shows the port and the answer"
+d=$(sn describe service web -n shop)
+assert_match $'HealthCheck NodePort: +32070\nLocal Endpoints: +2 ready on this node \(svcnat healthcheck answers 200\)' \
+	"$d" "describe service web"
+assert_match 'Local Endpoints: +0 ready on this node \(svcnat healthcheck answers 503\)' \
+	"$(sn describe service remote -n shop)" "describe service remote"
 
 log "only terminating local endpoints: 503, while the nodePort still serves them"
 apply_as_node1 false
