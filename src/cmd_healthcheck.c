@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -36,6 +37,7 @@
 #define HC_REQUEST_MAX 4096
 #define HC_CLIENT_TIMEOUT_MS 5000
 #define HC_CHECK_MS 1000	/* how often the record is looked at for a change */
+#define HC_ACCEPT_PAUSE_MS 100	/* out of file descriptors: leave new connections queued this long */
 
 /* One healthCheckNodePort and the service it reports on. */
 struct hc_port {
@@ -61,6 +63,7 @@ struct hc_server {
 	size_t n_ports;
 	struct hc_client *clients[HC_MAX_CLIENTS];
 	size_t n_clients;
+	double accept_paused_until;	/* accept failed for want of descriptors: not before this */
 };
 
 static volatile sig_atomic_t hc_stop, hc_reload;
@@ -130,13 +133,14 @@ static struct hc_port *find_port(struct hc_port *v, size_t n, uint16_t port)
 	return NULL;
 }
 
-/* The services of the record that have a health check port. */
-static int ports_of_record(const json_t *snap, struct hc_port **ret, size_t *ret_n)
+/* The services of the record that have a health check port (the first HC_MAX_PORTS). */
+static int ports_of_record(const json_t *snap, struct hc_port **ret, size_t *ret_n, size_t *ret_left_out)
 {
 	const json_t *svcs = json_object_get(snap, "services"), *s;
 	struct hc_port *v = NULL;
 	size_t i, n = 0;
 
+	*ret_left_out = 0;
 	json_array_foreach(svcs, i, s) {
 		json_int_t port = json_integer_value(json_object_get(s, "healthCheckNodePort"));
 		const char *ns = json_string_value(json_object_get(s, "namespace"));
@@ -145,7 +149,11 @@ static int ports_of_record(const json_t *snap, struct hc_port **ret, size_t *ret
 
 		if (port <= 0 || port > 65535 || !ns || !name || find_port(v, n, (uint16_t)port))
 			continue;
-		if (n == HC_MAX_PORTS || !(nv = realloc(v, (n + 1) * sizeof(*v)))) {
+		if (n == HC_MAX_PORTS) {
+			(*ret_left_out)++;
+			continue;
+		}
+		if (!(nv = realloc(v, (n + 1) * sizeof(*v)))) {
 			free_ports(v, n);
 			return -ENOMEM;
 		}
@@ -199,7 +207,7 @@ static void reload(struct hc_server *sv, bool force)
 	struct stat st = { 0 };
 	struct hc_port *v = NULL;
 	json_t *snap = NULL;
-	size_t n = 0, live = 0;
+	size_t n = 0, live = 0, left_out = 0;
 	int r;
 
 	if (stat(sv->record, &st) < 0)
@@ -208,7 +216,7 @@ static void reload(struct hc_server *sv, bool force)
 		return;
 	r = st.st_ino ? snapshot_load(sv->o->config.state_dir, &snap) : -ENOENT;
 	if (r == 0)
-		r = ports_of_record(snap, &v, &n);
+		r = ports_of_record(snap, &v, &n, &left_out);
 	json_decref(snap);
 	if (r < 0 && r != -ENOENT) {
 		cli_log(sv->o, DIAG_ERROR, "cannot read %s: %s; the answers stay as they were", sv->record,
@@ -222,6 +230,9 @@ static void reload(struct hc_server *sv, bool force)
 		live += v[i].fd >= 0;
 	cli_log(sv->o, DIAG_INFO, "serving the health checks of %zu service%s (%zu port%s listening)%s", n,
 		n == 1 ? "" : "s", live, live == 1 ? "" : "s", r == -ENOENT ? ": no apply is recorded" : "");
+	if (left_out)
+		cli_log(sv->o, DIAG_WARNING, "%zu more health check ports are not served: at most %d are", left_out,
+			HC_MAX_PORTS);
 }
 
 static void drop_client(struct hc_server *sv, size_t i)
@@ -237,8 +248,12 @@ static void accept_clients(struct hc_server *sv, const struct hc_port *p)
 		int fd = accept4(p->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct hc_client *c;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* Out of descriptors, the connection stays queued: do not spin on it. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				sv->accept_paused_until = cli_now_ms() + HC_ACCEPT_PAUSE_MS;
 			return;
+		}
 		if (sv->n_clients == HC_MAX_CLIENTS || !(c = malloc(sizeof(*c)))) {
 			close(fd);
 			continue;
@@ -301,6 +316,8 @@ static int poll_timeout(const struct hc_server *sv)
 {
 	double now = cli_now_ms(), t = HC_CHECK_MS;
 
+	if (sv->accept_paused_until > now && sv->accept_paused_until - now < t)
+		t = sv->accept_paused_until - now;
 	for (size_t i = 0; i < sv->n_clients; i++)
 		if (sv->clients[i]->deadline - now < t)
 			t = sv->clients[i]->deadline - now;
@@ -310,10 +327,11 @@ static int poll_timeout(const struct hc_server *sv)
 static void serve_once(struct hc_server *sv, struct pollfd *fds)
 {
 	size_t n = 0, np = sv->n_ports, nc = sv->n_clients;
+	bool accepting = cli_now_ms() >= sv->accept_paused_until;
 	double now;
 
 	for (size_t i = 0; i < np; i++)
-		fds[n++] = (struct pollfd){ .fd = sv->ports[i].fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = accepting ? sv->ports[i].fd : -1, .events = POLLIN };
 	for (size_t i = 0; i < nc; i++)
 		fds[n++] = (struct pollfd){ .fd = sv->clients[i]->fd, .events = POLLIN };
 	if (poll(fds, n, poll_timeout(sv)) < 0)
@@ -333,6 +351,17 @@ static void serve_once(struct hc_server *sv, struct pollfd *fds)
 			accept_clients(sv, &sv->ports[i]);
 }
 
+/* A socket per port: a thousand Local-policy load balancers pass the usual soft limit of 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+		l.rlim_cur = l.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &l);
+	}
+}
+
 int cmd_healthcheck(struct options *o, struct diag *d)
 {
 	struct hc_server sv = { .o = o };
@@ -345,6 +374,7 @@ int cmd_healthcheck(struct options *o, struct diag *d)
 		return EXIT_INVALID;
 	}
 	handle_signals();
+	raise_fd_limit();
 	reload(&sv, true);
 	while (!hc_stop) {
 		serve_once(&sv, fds);

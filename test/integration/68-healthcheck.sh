@@ -14,7 +14,9 @@
 #    changes within a few seconds of the apply, without a signal;
 #  - a record that is not JSON: an error, and the answers stay as they were;
 #  - svcnat delete: the ports close (connection refused);
-#  - SIGTERM: the server exits 0 at once.
+#  - SIGTERM: the server exits 0 at once;
+#  - out of file descriptors, connections wait without the server spinning on them,
+#    and it answers again once they close.
 # Exit 0 pass, 1 fail, 77 skip.
 set -eu -o pipefail
 
@@ -154,4 +156,26 @@ timeout 5 tail --pid="$HC" -f /dev/null || fail "the server did not exit within 
 wait "$HC" || rc=$?
 assert_eq 0 "$rc" "exit status after SIGTERM"
 grep -q "health checks stopped" "$WORK/hc.log" || fail "no closing line: $(cat "$WORK/hc.log")"
+
+log "out of file descriptors (a hard limit of 8): no busy loop, and it serves again once connections close"
+apply_as_node1 true
+ip netns exec "$NS_NODE" prlimit --nofile=8:8 "$SVCNAT" -c "$SVCNAT_CONF" --state-dir "$STATE" healthcheck \
+	2>"$WORK/hc2.log" &
+HC=$!
+at_exit "kill $HC 2>/dev/null"
+wait_for 5 has_status client "$NODE_CLIENT_IP" 32070 200 || fail "the limited server does not answer: $(cat "$WORK/hc2.log")"
+holders=()
+for i in 1 2 3 4 5 6; do
+	in_client bash -c 'exec 3<>"/dev/tcp/$0/32070"; sleep 4' "$NODE_CLIENT_IP" 2>/dev/null &
+	holders+=($!)
+done
+sleep 1.5
+t0=$(awk '{ print $14 + $15 }' "/proc/$HC/stat")
+sleep 1
+t1=$(awk '{ print $14 + $15 }' "/proc/$HC/stat")
+[ $((t1 - t0)) -le 20 ] || fail "the server used $((t1 - t0)) ticks of CPU in 1 s while out of descriptors"
+for p in "${holders[@]}"; do wait "$p" || true; done
+expect client "$NODE_CLIENT_IP" 32070 200 2 "$(body web 2)"
+kill -TERM "$HC"
+wait "$HC" || fail "the limited server exited $?"
 log "ok"
