@@ -62,6 +62,7 @@ static const char *const front_chain[] = { "cluster", "external", "nodeport", "e
 /* A service port with session affinity, whose chains and sets are emitted after the services. */
 struct affinity_job {
 	const char *name;	/* "affinity-<ns>/<svc>/<proto>/<port>-<kind>" */
+	const char *ep_name;	/* "affinity-<ns>/<svc>/<proto>/<port>[-local]": + "-<i>" per endpoint */
 	const char *label;
 	enum frontend f;
 	uint8_t proto;
@@ -323,6 +324,12 @@ static bool is_local(enum frontend f)
 	return f == FRONT_EXTERNAL_LOCAL || f == FRONT_NODEPORT_LOCAL;
 }
 
+/* Whether a frontend kind picks from the node's own endpoints (a Local policy) rather than all. */
+static bool uses_local_endpoints(const struct service *s, enum frontend f)
+{
+	return is_local(f) || (f == FRONT_CLUSTER && s->internal_local);
+}
+
 /* A service port with session affinity gets its own small chains, one per frontend kind. */
 static const char *affinity_chain(struct compile_ctx *x, const struct service *s, const struct svc_port *p,
 				  enum frontend f, const struct backend *be, size_t k)
@@ -346,7 +353,14 @@ static const char *affinity_chain(struct compile_ctx *x, const struct service *s
 	j = &x->aff[x->n_aff];
 	*j = (struct affinity_job){ .name = name, .label = port_label(x, s, p), .f = f, .proto = p->proto,
 				    .timeout = s->affinity_timeout, .k = k, .be = malloc(k * sizeof(*be)) };
-	if (!j->be || !j->label) {
+	/*
+	 * The kinds that pick from the same endpoints share the per-endpoint
+	 * sets, so a client keeps its endpoint whether it comes through the
+	 * ClusterIP, an external IP or the nodePort, as with kube-proxy.
+	 */
+	j->ep_name = arena_printf(&x->rs->arena, "affinity-%s/%s/%s/%u%s", s->ns, s->name, proto_nft_name(p->proto),
+				  p->port, uses_local_endpoints(s, f) ? "-local" : "");
+	if (!j->be || !j->label || !j->ep_name) {
 		free(j->be);
 		return NULL;
 	}
@@ -796,13 +810,21 @@ static int add_k_chains(struct compile_ctx *x)
 static int add_affinity_endpoint(struct compile_ctx *x, const struct affinity_job *j, size_t i, const char **ret_chain)
 {
 	char ip[ADDR_STRLEN];
-	const char *name = arena_printf(&x->rs->arena, "%s-%zu", j->name, i);
+	const char *name = arena_printf(&x->rs->arena, "%s-%zu", j->ep_name, i);
 	const char *comment = arena_printf(&x->rs->arena, "%s -> %s:%u: clients of the last %us", j->label,
 					   addr_to_str(&j->be[i].addr, ip), j->be[i].port, j->timeout);
-	struct rs_set *set = name && comment ? rs_table_add_set(x->rs, x->t, name, RS_SET_ADDR_DYNAMIC, comment) : NULL;
-	struct rs_chain *c = set ? rs_table_add_chain(x->rs, x->t, name, comment) : NULL;
-	struct rs_rule *r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
+	struct rs_set *set;
+	struct rs_chain *c;
+	struct rs_rule *r;
 	struct rs_stmt *st;
+
+	if (name && rs_table_find_chain(x->t, name)) {
+		*ret_chain = name;	/* made for another kind that picks from the same endpoints */
+		return 0;
+	}
+	set = name && comment ? rs_table_add_set(x->rs, x->t, name, RS_SET_ADDR_DYNAMIC, comment) : NULL;
+	c = set ? rs_table_add_chain(x->rs, x->t, name, comment) : NULL;
+	r = c ? rs_chain_add_rule(x->rs, c, NULL) : NULL;
 
 	if (!r || !stmt(r, RS_ST_UPDATE_SADDR, name))
 		return -ENOMEM;

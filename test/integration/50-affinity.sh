@@ -3,7 +3,8 @@
 #
 # sessionAffinity: ClientIP with sessionAffinityConfig.clientIP.timeoutSeconds.
 # One client (one source address) sticks to one of three endpoints, over TCP and UDP,
-# on the ClusterIP and on the NodePort;
+# on the ClusterIP and on the NodePort (the same endpoint on both: the kinds share their
+# affinity sets, as kube-proxy's service chain does);
 # a second client (ext) sticks too; the client's entry in the affinity set expires
 # after the timeout and a new connection is still served; with a 1 s timeout, rounds
 # separated by more than the timeout land on more than one endpoint; switching
@@ -119,9 +120,10 @@ p2=$(sticks ext 30 "$VIP" 80)
 log "ext sticks to $p2"
 assert_eq "$EXT_IP $CLIENT_IP" "$(aff_elems web | tr '\n' ' ' | sed 's/ $//')" \
 	"the affinity sets of web after two clients"
-log "client -> NodePort $NODE_CLIENT_IP:30050 sticks too"
+log "client -> NodePort $NODE_CLIENT_IP:30050 sticks too, to the same pod as through the ClusterIP"
 p1n=$(sticks client 30 "$NODE_CLIENT_IP" 30050)
 log "client sticks to $p1n through the NodePort"
+assert_eq "$p1" "$p1n" "the client's pod through the NodePort (the ClusterIP's affinity sets are shared, as with kube-proxy)"
 log "a pod as a client (pod-d, $(pod_ip pod-d)) sticks too"
 p3=$(sticks pod:pod-d 30 "$VIP" 80)
 log "pod-d sticks to $p3"
