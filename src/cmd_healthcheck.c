@@ -242,6 +242,41 @@ static void drop_client(struct hc_server *sv, size_t i)
 	sv->clients[i] = sv->clients[--sv->n_clients];
 }
 
+/*
+ * With nodePortAddresses, only connections to those addresses are answered
+ * (the socket listens at every address: the node's addresses may change
+ * while the server runs).  The others are closed at once, unanswered.
+ */
+static bool to_node_port_address(const struct hc_server *sv, int fd)
+{
+	const struct cidr_list *l = &sv->o->config.node_port_addresses;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct addr a = { 0 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (!l->n)
+		return true;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET) {
+		a.family = AF_INET;
+		a.v4 = ((struct sockaddr_in *)&ss)->sin_addr;
+	} else {
+		const struct in6_addr *v6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		a.family = memcmp(v6->s6_addr, v4_mapped, sizeof(v4_mapped)) ? AF_INET6 : AF_INET;
+		if (a.family == AF_INET)
+			memcpy(&a.v4, v6->s6_addr + 12, 4);
+		else
+			a.v6 = *v6;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].net.family == a.family && prefix_contains(&l->v[i].net, l->v[i].len, &a))
+			return true;
+	return false;
+}
+
 static void accept_clients(struct hc_server *sv, const struct hc_port *p)
 {
 	for (;;) {
@@ -254,7 +289,7 @@ static void accept_clients(struct hc_server *sv, const struct hc_port *p)
 				sv->accept_paused_until = cli_now_ms() + HC_ACCEPT_PAUSE_MS;
 			return;
 		}
-		if (sv->n_clients == HC_MAX_CLIENTS || !(c = malloc(sizeof(*c)))) {
+		if (sv->n_clients == HC_MAX_CLIENTS || !to_node_port_address(sv, fd) || !(c = malloc(sizeof(*c)))) {
 			close(fd);
 			continue;
 		}

@@ -16,7 +16,8 @@
 #  - svcnat delete: the ports close (connection refused);
 #  - SIGTERM: the server exits 0 at once;
 #  - out of file descriptors, connections wait without the server spinning on them,
-#    and it answers again once they close.
+#    and it answers again once they close;
+#  - with nodePortAddresses, only connections to those addresses are answered.
 # Exit 0 pass, 1 fail, 77 skip.
 set -eu -o pipefail
 
@@ -178,4 +179,15 @@ for p in "${holders[@]}"; do wait "$p" || true; done
 expect client "$NODE_CLIENT_IP" 32070 200 2 "$(body web 2)"
 kill -TERM "$HC"
 wait "$HC" || fail "the limited server exited $?"
+
+log "with nodePortAddresses 203.0.113.0/24: answered at $NODE_CLIENT_IP, not at $NODE_EXT_IP"
+ip netns exec "$NS_NODE" "$SVCNAT" -c "$SVCNAT_CONF" --state-dir "$STATE" --node-port-addresses 203.0.113.0/24 \
+	healthcheck 2>"$WORK/hc3.log" &
+HC=$!
+at_exit "kill $HC 2>/dev/null"
+expect client "$NODE_CLIENT_IP" 32070 200 2 "$(body web 2)"
+out=$(get ext "$NODE_EXT_IP" 32070 || true)	# closed unanswered: the request write may get EPIPE
+[ -z "$out" ] || fail "answered at $NODE_EXT_IP, outside nodePortAddresses: $out"
+kill -TERM "$HC"
+wait "$HC" || fail "the server exited $?"
 log "ok"
