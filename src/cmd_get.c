@@ -507,6 +507,7 @@ int cmd_describe(struct options *o, struct diag *d)
 	const char *ns = o->ns ? o->ns : "default";
 	struct counters *ctr = NULL;
 	json_t *snap = NULL, *svc, *found = NULL, *p;
+	json_int_t hc_port;
 	char buf[1024];
 	size_t i;
 	int r;
@@ -551,10 +552,11 @@ int cmd_describe(struct options *o, struct diag *d)
 	if (!strcmp(str_of(found, "type"), "NodePort") || !strcmp(str_of(found, "type"), "LoadBalancer"))
 		field("External Traffic Policy:", str_of(found, "externalTrafficPolicy"));
 	field("Internal Traffic Policy:", str_of(found, "internalTrafficPolicy"));
-	if (json_integer_value(json_object_get(found, "healthCheckNodePort")) > 0) {
+	hc_port = json_integer_value(json_object_get(found, "healthCheckNodePort"));
+	if (hc_port > 0) {
 		json_int_t n = json_integer_value(json_object_get(found, "localReadyEndpoints"));
 
-		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(json_object_get(found, "healthCheckNodePort")));
+		snprintf(buf, sizeof(buf), "%lld", (long long)hc_port);
 		field("HealthCheck NodePort:", buf);
 		/* svcnat's own line: what svcnat healthcheck answers there. */
 		snprintf(buf, sizeof(buf), "%lld ready on this node (svcnat healthcheck answers %s)", (long long)n,

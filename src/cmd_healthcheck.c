@@ -272,7 +272,7 @@ static bool to_node_port_address(const struct hc_server *sv, int fd)
 			a.v6 = *v6;
 	}
 	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].net.family == a.family && prefix_contains(&l->v[i].net, l->v[i].len, &a))
+		if (prefix_contains(&l->v[i].net, l->v[i].len, &a))	/* false across families */
 			return true;
 	return false;
 }
